@@ -1,0 +1,3 @@
+"""Shared domain for both apps: models, schemas, settings, security, migrations and seed data."""
+
+__version__ = "1.0.0"
