@@ -1,0 +1,1 @@
+"""Benchmark harness: embedded PostgreSQL, servers, load scenarios and reports."""

@@ -1,0 +1,1 @@
+"""The FastAPI implementation of the benchmark contract (docs/CONTRACT.md)."""

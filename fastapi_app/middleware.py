@@ -1,0 +1,70 @@
+"""Pure ASGI middleware: no BaseHTTPMiddleware task or request-object overhead on the hot path."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import HTTPException, status
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_TOO_LARGE_DETAIL = "Request body too large"
+
+
+class ProcessTimeMiddleware:
+    """Add an X-Process-Time header: seconds spent producing the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        start = time.perf_counter()
+
+        async def send_with_process_time(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Process-Time", str(time.perf_counter() - start))
+            await send(message)
+
+        await self.app(scope, receive, send_with_process_time)
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to request bodies larger than `max_body_bytes`.
+
+    A declared Content-Length is rejected before routing; a chunked body is counted as it is read, and the
+    HTTPException raised mid-read is turned into the same response by FastAPI's exception handling.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        content_length = Headers(scope=scope).get("content-length")
+        if content_length is not None and content_length.isdigit() and int(content_length) > self.max_body_bytes:
+            response = JSONResponse({"detail": _TOO_LARGE_DETAIL}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+            await response(scope, receive, send)
+            return
+
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=_TOO_LARGE_DETAIL)
+            return message
+
+        await self.app(scope, receive_with_limit, send)

@@ -1,0 +1,27 @@
+"""Liveness and database reachability."""
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+
+import shared_models
+from fastapi_app import crud
+from fastapi_app.deps import SessionDep
+from shared_models.schemas import HealthPublic
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    summary="Health check",
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthPublic, "description": "Database unreachable"}},
+)
+async def health(session: SessionDep) -> Any:
+    """Report the service version and whether the database answers."""
+    if await crud.database_ok(session=session):
+        return HealthPublic(status="healthy", version=shared_models.__version__, database="ok")
+    unhealthy = HealthPublic(status="unhealthy", version=shared_models.__version__, database="unreachable")
+    return JSONResponse(unhealthy.model_dump(), status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -1,0 +1,1 @@
+"""HTTP contract suite: both apps, real servers, real PostgreSQL (docs/CONTRACT.md)."""
