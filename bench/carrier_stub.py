@@ -40,7 +40,11 @@ class StubState:
 def _quote(zip_code: str, price: str) -> dict[str, Any]:
     # Deterministic from the inputs, so both apps receive identical upstream answers.
     digest = int(hashlib.sha256(f"{zip_code}:{price}".encode()).hexdigest()[:8], 16)
-    return {"carrier": "StubExpress", "cost": round(4.99 + (digest % 2000) / 100, 2), "eta_days": 1 + digest % 7}
+    return {
+        "carrier": "StubExpress",
+        "cost": round(4.99 + (digest % 2000) / 100, 2),
+        "eta_days": 1 + digest % 7,
+    }
 
 
 def make_app(state: StubState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -54,7 +58,7 @@ def make_app(state: StubState) -> Callable[[Scope, Receive, Send], Awaitable[Non
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
@@ -95,14 +99,22 @@ class CarrierStub:
 
     def start(self) -> None:
         """Start the stub and wait until it answers."""
-        cmd = [sys.executable, "-m", "bench.carrier_stub", "--port", str(self.port), "--delay-ms", str(self.delay_ms)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.carrier_stub",
+            "--port",
+            str(self.port),
+            "--delay-ms",
+            str(self.delay_ms),
+        ]
         cpus = self.cpus
         self._process = subprocess.Popen(
             cmd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

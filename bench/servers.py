@@ -6,6 +6,7 @@ same total DB pool budget, the same CPUs, access logs off and the same settings,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -54,21 +55,39 @@ class ServerSetup:
                     "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", str(KEEP_ALIVE_S),
                 ]  # fmt: skip
             case "fastapi-gunicorn":
-                return [*gunicorn, "--worker-class", "uvicorn_worker.UvicornWorker", "fastapi_app.main:create_app()"]
+                return [
+                    *gunicorn,
+                    "--worker-class",
+                    "uvicorn_worker.UvicornWorker",
+                    "fastapi_app.main:create_app()",
+                ]
             case "flask-gunicorn-sync":
                 return [*gunicorn, "--worker-class", "sync", "flask_app:create_app()"]
             case "flask-gunicorn-gthread":
-                return [*gunicorn, "--worker-class", "gthread", "--threads", str(threads), "flask_app:create_app()"]
+                return [
+                    *gunicorn,
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(threads),
+                    "flask_app:create_app()",
+                ]
         raise ValueError(f"unknown server setup {self.name!r}")
 
 
 SETUPS: dict[str, ServerSetup] = {
     s.name: s
     for s in (
-        ServerSetup("fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s"),
-        ServerSetup("fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s"),
+        ServerSetup(
+            "fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s"
+        ),
+        ServerSetup(
+            "fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s"
+        ),
         ServerSetup("flask-gunicorn-sync", "flask", "gunicorn", "sync", "psycopg2", "none (sync worker)"),
-        ServerSetup("flask-gunicorn-gthread", "flask", "gunicorn", "gthread", "psycopg2", "5 s", uses_threads=True),
+        ServerSetup(
+            "flask-gunicorn-gthread", "flask", "gunicorn", "gthread", "psycopg2", "5 s", uses_threads=True
+        ),
     )
 }
 # The setup each framework's documentation leads a newcomer to; used by tests and `bench serve`.
@@ -169,7 +188,7 @@ class RunningServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: stop() kills workers too, Ctrl-C reaches us first
-                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
             )
         try:
             self._wait_healthy(timeout_s)
@@ -218,16 +237,12 @@ class RunningServer:
         if self._process is None:
             return
         survivors = self.tree()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         _, alive = psutil.wait_procs(survivors, timeout=timeout_s)
         for proc in alive:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs(alive, timeout=5)
         self._process.wait(timeout=5)
         self._process = None

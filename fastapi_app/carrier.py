@@ -32,7 +32,7 @@ class _CarrierQuote(BaseModel):
 async def fetch_shipping_quote(
     client: httpx.AsyncClient, *, carrier_url: str, item: Item, zip_code: str
 ) -> ShippingQuote:
-    """Ask the carrier what shipping `item` to `zip_code` costs; raise CarrierUnavailableError on any failure."""
+    """Ask the carrier for a quote; raise CarrierUnavailableError on any failure."""
     params = {"zip": zip_code, "item_id": str(item.id), "price": str(item.price)}
     try:
         response = await client.get(f"{carrier_url.rstrip('/')}/quote", params=params)
@@ -41,4 +41,6 @@ async def fetch_shipping_quote(
         quote = _CarrierQuote.model_validate_json(response.content)
     except (httpx.HTTPError, ValidationError) as exc:
         raise CarrierUnavailableError from exc
-    return ShippingQuote(item_id=item.id, zip=zip_code, carrier=quote.carrier, cost=quote.cost, eta_days=quote.eta_days)
+    return ShippingQuote(
+        item_id=item.id, zip=zip_code, carrier=quote.carrier, cost=quote.cost, eta_days=quote.eta_days
+    )

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
-from shared_models.exceptions import EmailTakenError, InsufficientStockError, ItemInUseError, ItemNotFoundError
+from shared_models.exceptions import (
+    EmailTakenError,
+    InsufficientStockError,
+    ItemInUseError,
+    ItemNotFoundError,
+)
 from shared_models.models import Item, Notification, Order, OrderItem, OrderStatus, User
 from shared_models.schemas import ItemCreate, ItemUpdate, OrderCreate, UserCreate
 from shared_models.security import hash_password, verify_password
@@ -108,7 +113,7 @@ async def delete_item(*, session: AsyncSession, item: Item) -> None:
 
 # --- orders ----------------------------------------------------------------------------------------------
 async def create_order(*, session: AsyncSession, user: User, order_in: OrderCreate) -> Order:
-    """Place an order in one transaction; raise ItemNotFoundError or InsufficientStockError and change nothing."""
+    """Place an order in one transaction; on ItemNotFoundError or InsufficientStockError nothing changes."""
     quantities = {line.item_id: line.quantity for line in order_in.lines}
     # Locking rows in id order means two concurrent orders can never wait on each other in a cycle.
     statement = select(Item).where(Item.id.in_(quantities)).order_by(Item.id).with_for_update()

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_TOO_LARGE_STATUS = status.HTTP_413_CONTENT_TOO_LARGE
 _TOO_LARGE_DETAIL = "Request body too large"
 
 
@@ -50,9 +51,9 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        content_length = Headers(scope=scope).get("content-length")
-        if content_length is not None and content_length.isdigit() and int(content_length) > self.max_body_bytes:
-            response = JSONResponse({"detail": _TOO_LARGE_DETAIL}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+        content_length = Headers(scope=scope).get("content-length", "")
+        if content_length.isdigit() and int(content_length) > self.max_body_bytes:
+            response = JSONResponse({"detail": _TOO_LARGE_DETAIL}, status_code=_TOO_LARGE_STATUS)
             await response(scope, receive, send)
             return
 
@@ -64,7 +65,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=_TOO_LARGE_DETAIL)
+                    raise HTTPException(_TOO_LARGE_STATUS, detail=_TOO_LARGE_DETAIL)
             return message
 
         await self.app(scope, receive_with_limit, send)

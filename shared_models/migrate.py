@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -48,10 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         from shared_models.settings import AppSettings  # only when needed: a bad env must not block --help
 
         args.database_url = str(AppSettings().database_url)
-    if args.action == "upgrade":
-        upgrade(args.database_url, args.revision or "head")
-    else:
-        downgrade(args.database_url, args.revision or "base")
+    try:
+        if args.action == "upgrade":
+            upgrade(args.database_url, args.revision or "head")
+        else:
+            downgrade(args.database_url, args.revision or "base")
+    except SQLAlchemyError as exc:
+        print(f"migration failed (is the database up?): {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,8 +24,12 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 ItemId = Annotated[int, Path(ge=1, le=INT32_MAX)]
 
-_NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Item not found"}}
-_UNAUTHORIZED = {status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Not authenticated"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Item not found"}
+}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Not authenticated"}
+}
 
 
 async def _get_item_or_404(session: SessionDep, item_id: int) -> Item:
@@ -66,7 +70,9 @@ async def read_item(session: SessionDep, item_id: ItemId) -> Any:
     summary="Update an item",
     responses={**_UNAUTHORIZED, **_NOT_FOUND},
 )
-async def update_item(session: SessionDep, _current_user: CurrentUser, item_id: ItemId, item_in: ItemUpdate) -> Any:
+async def update_item(
+    session: SessionDep, _current_user: CurrentUser, item_id: ItemId, item_in: ItemUpdate
+) -> Any:
     """Change the fields present in the body; omitted fields keep their values."""
     item = await _get_item_or_404(session, item_id)
     return await crud.update_item(session=session, item=item, item_in=item_in)
@@ -106,6 +112,8 @@ async def read_shipping_quote(
 ) -> Any:
     """Ask the carrier what shipping this item to a ZIP code costs."""
     item = await _get_item_or_404(session, item_id)
-    # Give the pooled connection back before waiting on the carrier: the item is all we need from the database.
+    # Hand the pooled connection back before waiting on the carrier: the item is all this request needs.
     await session.close()
-    return await fetch_shipping_quote(client, carrier_url=str(settings.carrier_url), item=item, zip_code=query.zip)
+    return await fetch_shipping_quote(
+        client, carrier_url=str(settings.carrier_url), item=item, zip_code=query.zip
+    )

@@ -6,7 +6,7 @@ Everything in this suite talks real HTTP to the running servers and checks the d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -14,19 +14,33 @@ import pytest
 
 from .helpers import Account, new_account, seed_account
 
-
 # --- fixtures --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+# Logins are Argon2-bound (~0.15 s): accounts reused across tests are made once per server and cached here.
+_cached_accounts: dict[tuple[str, str], Account] = {}
+
+
+def _cached(live: Any, role: str, make: Callable[[], Account]) -> Account:
+    key = (live.url, role)
+    if key not in _cached_accounts:
+        _cached_accounts[key] = make()
+    return _cached_accounts[key]
+
+
+@pytest.fixture
 def seed_user(live: Any) -> Account:
-    """Seed user 0 of the current framework's server, logged in once per session (read-only checks)."""
-    return seed_account(live.url, 0)
+    """Seed user 0 of the current framework's server, logged in once per server (read-only checks)."""
+    return _cached(live, "seed", lambda: seed_account(live.url, 0))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def writer(live: Any) -> Account:
-    """A fresh account per framework for creating items (items have no owner)."""
-    with httpx.Client(base_url=live.url, timeout=10) as c:
-        return new_account(c, "writer")
+    """An account per server for creating items (items have no owner; its orders are never listed)."""
+
+    def make() -> Account:
+        with httpx.Client(base_url=live.url, timeout=10) as c:
+            return new_account(c, "writer")
+
+    return _cached(live, "writer", make)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers for the HTTP contract suite (docs/CONTRACT.md): accounts, tokens, items, database checks, expected bodies."""
+"""Helpers for the HTTP contract suite (docs/CONTRACT.md): accounts, tokens, items, database, error bodies."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,11 +14,12 @@ from typing import Any
 
 import httpx
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 from pydantic import TypeAdapter, ValidationError
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 from sqlalchemy import Engine, text
 
 from shared_models.errors import dumps, validation_detail
+from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 from shared_models.settings import DEFAULT_JWT_SECRET
 
 PASSWORD = "contract-suite-password"
@@ -100,7 +102,10 @@ def make_token(
     if claims is None:
         now = datetime.now(UTC)
         claims = {"sub": str(sub), "iat": now, "exp": now + expires_in}
-    return jwt.encode(claims, secret, algorithm=algorithm)
+    with warnings.catch_warnings():
+        # HS384/HS512 tokens signed with the 45-byte dev secret are made on purpose (algorithm confusion).
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(claims, secret, algorithm=algorithm)
 
 
 def unsigned_token(claims: dict[str, Any]) -> str:
@@ -159,7 +164,7 @@ def wait_for(fetch: Callable[[], Any], timeout_s: float = 5.0, interval_s: float
 
 # --- expected error bodies -------------------------------------------------------------------------------
 def expected_errors(schema: Any, value: Any, prefix: tuple[str | int, ...] = ("body",)) -> list[dict]:
-    """The exact 422 `detail` the contract prescribes: pydantic's errors for `value`, encoded by shared_models.
+    """The exact 422 `detail` the contract prescribes: pydantic's errors for `value`, shared encoder.
 
     Validation is python-mode with from_attributes, as FastAPI does it and Flask mirrors it.
     """

@@ -49,8 +49,10 @@ def test_register_returns_user_public_without_password(client: httpx.Client, db:
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert set(body) == USER_PUBLIC_KEYS
-    assert "password" not in response.text and "hashed" not in response.text
-    assert isinstance(body["id"], int) and body["id"] >= 1
+    assert "password" not in response.text
+    assert "hashed" not in response.text
+    assert isinstance(body["id"], int)
+    assert body["id"] >= 1
     assert body["email"] == email
     assert body["full_name"] == "Ada L."
     created = datetime.fromisoformat(body["created_at"])
@@ -59,7 +61,8 @@ def test_register_returns_user_public_without_password(client: httpx.Client, db:
     with db.connect() as conn:
         row = conn.execute(text("SELECT email, hashed_password FROM users WHERE id = :id"), {"id": body["id"]}).one()
     assert row.email == email
-    assert row.hashed_password.startswith("$argon2") and PASSWORD not in row.hashed_password
+    assert row.hashed_password.startswith("$argon2")
+    assert PASSWORD not in row.hashed_password
 
 
 def test_register_full_name_is_optional(client: httpx.Client) -> None:
@@ -82,7 +85,11 @@ def test_register_duplicate_email_is_409(client: httpx.Client, db: Engine) -> No
         ("bad email", {"email": "not-an-email", "password": PASSWORD}, "email"),
         ("short password", {"email": "short@example.com", "password": "x" * 7}, "password"),
         ("long password", {"email": "long@example.com", "password": "x" * 129}, "password"),
-        ("NUL in full_name", {"email": "nul@example.com", "password": PASSWORD, "full_name": "a\x00b"}, "full_name"),
+        (
+            "NUL in full_name",
+            {"email": "nul@example.com", "password": PASSWORD, "full_name": "a\x00b"},
+            "full_name",
+        ),
         ("missing password", {"email": "nopw@example.com"}, "password"),
     ],
 )
@@ -116,9 +123,7 @@ def test_token_form_login(client: httpx.Client) -> None:
 
 def test_token_multipart_login(client: httpx.Client) -> None:
     user = register(client)
-    response = client.post(
-        "/auth/token", files={"username": (None, user["email"]), "password": (None, PASSWORD)}
-    )
+    response = client.post("/auth/token", files={"username": (None, user["email"]), "password": (None, PASSWORD)})
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "bearer"
 

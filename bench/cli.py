@@ -1,0 +1,196 @@
+"""`python -m bench`: run the matrix, serve one app, build a report, compare two runs, measure ergonomics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
+from bench.postgres import PostgresUnavailableError
+from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+_console = Console(stderr=True)
+
+
+def _csv_list(value: str) -> list[str]:
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list, got an empty value")
+    return items
+
+
+def _int_list(value: str) -> list[int]:
+    try:
+        return [int(part) for part in _csv_list(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from exc
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {port}")
+    return port
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is not a directory")
+    return path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface with one sub-parser per command."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the benchmark matrix and write results/<run>/",
+                         description="Run every (server setup × scenario × users × repeat) cell and write a run "
+                                     "directory with raw data, summary.csv and report.html.")  # fmt: skip
+    run.add_argument(
+        "--profile", default="quick", help="profile in profiles.toml: smoke, quick (default), full"
+    )
+    run.add_argument("--profiles-file", type=Path, default=PROFILES_PATH, help="TOML file with the profiles")
+    run.add_argument("--servers", type=_csv_list, help=f"comma-separated setups from: {', '.join(SETUPS)}")
+    run.add_argument(
+        "--scenarios", type=_csv_list, help=f"comma-separated scenarios from: {', '.join(SCENARIOS)}"
+    )
+    run.add_argument("--users", type=_int_list, help="comma-separated concurrency levels, e.g. 32,128")
+    run.add_argument("--repeats", type=int, help="repeats of every cell")
+    run.add_argument("--duration", dest="duration_s", type=float, help="measured seconds per cell")
+    run.add_argument("--warmup", dest="warmup_s", type=float, help="warm-up seconds per cell (not measured)")
+    run.add_argument("--workers", type=int, help="server workers (0 = one per server core)")
+    run.add_argument("--threads", type=int, help="threads per gthread worker")
+    run.add_argument("--pool-budget", type=int, help="total DB connections per setup, split over workers")
+    run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
+    run.add_argument("--loadgen-processes", type=int, help="Locust processes")
+    run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
+    run.add_argument(
+        "--no-report", action="store_true", help="skip the ergonomics measurements and the report"
+    )
+
+    serve = sub.add_parser(
+        "serve", help="start PostgreSQL, seed, the carrier stub and one app; Ctrl-C stops all"
+    )
+    serve.add_argument("framework", choices=sorted(DEFAULT_SETUP), help="which app")
+    serve.add_argument(
+        "--server", choices=sorted(SETUPS), help="server setup (default: the framework's usual one)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="port on 127.0.0.1 (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+    report = sub.add_parser("report", help="regenerate report.html/report.md of a run from its raw data")
+    report.add_argument("run_dir", type=_existing_dir, help="results/<run> (or results/latest)")
+
+    compare = sub.add_parser("compare", help="compare two runs cell by cell, with significance")
+    compare.add_argument("run_a", type=_existing_dir, help="baseline run directory")
+    compare.add_argument("run_b", type=_existing_dir, help="new run directory")
+    compare.add_argument("--fail-above", type=float, default=5.0, metavar="PCT",
+                         help="exit 1 if a significant regression exceeds PCT percent (default 5)")  # fmt: skip
+    compare.add_argument("--force", action="store_true", help="compare even if the setups differ")
+    compare.add_argument("--out", type=Path, help="where to write compare.html/md (default: RUN_B)")
+
+    ergo = sub.add_parser("ergonomics", help="measure the ergonomics of both apps and print JSON")
+    ergo.add_argument("--out", type=Path, help="also write the JSON to this file")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bench.runner import Runner
+
+    overrides = {key: getattr(args, key) for key in (
+        "servers", "scenarios", "users", "repeats", "duration_s", "warmup_s", "workers", "threads",
+        "pool_budget", "carrier_delay_ms", "loadgen_processes")}  # fmt: skip
+    settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        probe = args.out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out} is not writable: {exc.strerror}") from exc
+    runner = Runner(settings, args.out, console=_console)
+    started = time.monotonic()
+    _console.print(f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
+                   f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}")  # fmt: skip
+    run_dir = runner.run(with_ergonomics=not args.no_report)
+    if not args.no_report:
+        from bench.report import report_main
+
+        report_main(run_dir)
+    _console.print(f"finished in {time.monotonic() - started:.0f} s")
+    print(run_dir)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bench.carrier_stub import CarrierStub
+    from bench.postgres import database_server
+    from shared_models.migrate import upgrade
+    from shared_models.seed import seed
+
+    setup = SETUPS[args.server or DEFAULT_SETUP[args.framework]]
+    if setup.framework != args.framework:
+        raise ConfigError(f"--server {setup.name} serves {setup.framework}, not {args.framework}")
+    with database_server() as pg:
+        pg.create_database("serve")
+        url = pg.url_for("serve")
+        upgrade(url)
+        summary = seed(url)
+        _console.print(
+            f"database {url}: {summary.items} items, {summary.users} users ({summary.seconds:.1f} s)"
+        )
+        with CarrierStub(port=free_port(), delay_ms=50) as stub:
+            config = ServerConfig(setup=setup, database_url=url, carrier_url=stub.url, workers=args.workers,
+                                  port=args.port, app_env={"LOG_LEVEL": "info"})  # fmt: skip
+            with RunningServer(config) as live:
+                _console.print(f"{setup.name}: {' '.join(live.command)}")
+                print(f"serving {args.framework} at {live.url}  (docs: {live.url}/docs)  — Ctrl-C to stop")
+                try:
+                    while live.tree():
+                        time.sleep(0.5)
+                except KeyboardInterrupt:
+                    pass
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input gives one clear line naming the problem and exit status 2."""
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Any] = {"run": _run, "serve": _serve}
+    try:
+        if args.command in handlers:
+            return int(handlers[args.command](args))
+        if args.command == "report":
+            from bench.report import report_main
+
+            print(report_main(args.run_dir))
+            return 0
+        if args.command == "compare":
+            from bench.compare import compare_main
+
+            return compare_main(args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force,
+                                out_dir=args.out)  # fmt: skip
+        from bench.ergonomics import main as ergonomics_main
+
+        return ergonomics_main(["--out", str(args.out)] if args.out else [])
+    except (ConfigError, PostgresUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ServerStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

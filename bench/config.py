@@ -1,0 +1,117 @@
+"""Benchmark configuration: profiles from profiles.toml, overridden by command-line flags, validated up front."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bench.servers import SETUPS
+
+PROFILES_PATH = Path(__file__).with_name("profiles.toml")
+SCENARIOS: dict[str, str] = {
+    "health": "GET /health: the framework floor, no database",
+    "item": "GET /items/{id}: one primary-key read",
+    "list": "GET /items?limit=20&skip=…: a page of 20 and a count",
+    "order": "POST /orders, 1–5 lines: authenticated write path in one transaction",
+    "journey": "log in once, then browse, view, quote, order and list my orders (weighted)",
+    "upstream": "GET /items/{id}/shipping-quote: waits on a 50 ms upstream (I/O-bound)",
+}
+WRITE_SCENARIOS = frozenset({"order", "journey"})
+
+
+class ConfigError(ValueError):
+    """A profile or flag is wrong; the message names it."""
+
+
+class RunSettings(BaseModel):
+    """Every setting of one run; stored verbatim in metadata.json."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: str
+    description: str = ""
+    servers: list[str] = Field(min_length=1)
+    scenarios: list[str] = Field(min_length=1)
+    users: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(min_length=1)
+    repeats: int = Field(ge=1, le=100)
+    warmup_s: float = Field(ge=0, le=600)
+    duration_s: float = Field(gt=0, le=3600)
+    workers: int = Field(ge=0, le=256)
+    threads: int = Field(ge=1, le=1024)
+    pool_budget: int = Field(ge=1, le=1000)
+    carrier_delay_ms: int = Field(ge=0, le=60_000)
+    max_error_rate: float = Field(ge=0, le=1)
+    loadgen_cpu_limit_pct: float = Field(gt=0, le=100)
+    loadgen_processes: int = Field(ge=1, le=64)
+    seed_users: int = Field(ge=1, le=1_000_000)
+    seed_items: int = Field(ge=20, le=10_000_000)
+    seed_orders: int = Field(ge=0, le=10_000_000)
+
+    @field_validator("servers")
+    @classmethod
+    def _known_servers(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in SETUPS]
+        if unknown:
+            raise ValueError(f"unknown server setup(s) {', '.join(unknown)}; choose from {', '.join(SETUPS)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("scenarios")
+    @classmethod
+    def _known_scenarios(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in SCENARIOS]
+        if unknown:
+            raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+        return list(dict.fromkeys(value))
+
+    def server_workers(self, server_cpus: int) -> int:
+        """Workers per setup: the configured number, or one per core given to the server."""
+        return self.workers or max(1, server_cpus)
+
+
+def load_profiles(path: Path = PROFILES_PATH) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Read the defaults and the named profiles from a TOML file."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profile file {path} is not valid TOML: {exc}") from exc
+    defaults = data.get("defaults", {})
+    profiles = data.get("profiles", {})
+    if not isinstance(defaults, dict) or not isinstance(profiles, dict) or not profiles:
+        raise ConfigError(
+            f"profile file {path} needs a [defaults] table and at least one [profiles.NAME] table"
+        )
+    return defaults, profiles
+
+
+def resolve_settings(
+    profile: str, overrides: dict[str, Any] | None = None, *, path: Path = PROFILES_PATH
+) -> RunSettings:
+    """Defaults ← profile ← overrides (flags), validated; errors name the setting and the source."""
+    defaults, profiles = load_profiles(path)
+    if profile not in profiles:
+        raise ConfigError(f"unknown profile {profile!r} in {path}; choose from {', '.join(profiles)}")
+    merged = {
+        **defaults,
+        **profiles[profile],
+        **{k: v for k, v in (overrides or {}).items() if v is not None},
+    }
+    try:
+        return RunSettings(profile=profile, **merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "profile"
+        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "profile"
+        raise ConfigError(
+            f"invalid setting {field} (profile {profile!r} in {path.name} or flag {flag}): {first['msg']}"
+        ) from exc
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (respects taskset/cgroups affinity)."""
+    return len(os.sched_getaffinity(0))

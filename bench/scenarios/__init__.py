@@ -1,0 +1,1 @@
+"""Locust scenarios, one file per scenario, all built on `base.BenchUser`."""

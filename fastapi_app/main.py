@@ -1,0 +1,96 @@
+"""Application factory: `uvicorn --factory fastapi_app.main:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+import shared_models
+from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
+from fastapi_app.routes import api_router
+from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
+from shared_models.exceptions import DomainError
+from shared_models.logging import configure_logging
+from shared_models.settings import AppSettings
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # One engine and one carrier client per worker process, shared by all requests it serves.
+    settings: AppSettings = app.state.settings
+    engine = create_async_engine(
+        settings.async_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_pre_ping=True,
+    )
+    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with httpx.AsyncClient(
+        timeout=settings.carrier_timeout_s,
+        limits=httpx.Limits(max_connections=settings.carrier_max_connections),
+    ) as carrier_client:
+        app.state.carrier_client = carrier_client
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+
+async def _validation_exception_handler(request: Request, exc: RequestValidationError) -> Response:
+    # FastAPI's default handler re-encodes inputs with jsonable_encoder and answers 500 to an infinite
+    # number or undecodable bytes; the shared encoder also keeps the body identical to Flask's.
+    return Response(
+        content=validation_error_json(exc.errors()),
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        media_type=JSON_MEDIA_TYPE,
+    )
+
+
+async def _domain_error_handler(request: Request, exc: DomainError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+def create_app(settings: AppSettings | None = None) -> FastAPI:
+    """Build the FastAPI application from settings (read from the environment by default)."""
+    settings = settings or AppSettings()
+    configure_logging(settings.log_level)
+
+    docs_enabled = not settings.is_production
+    app = FastAPI(
+        title="FastAPI vs Flask benchmark: FastAPI",
+        version=shared_models.__version__,
+        lifespan=_lifespan,
+        openapi_url="/openapi.json" if docs_enabled else None,
+        docs_url="/docs" if docs_enabled else None,
+        redoc_url="/redoc" if docs_enabled else None,
+        # The contract has one spelling per path: "/items/" is an unknown route (404), not a redirect.
+        redirect_slashes=False,
+        exception_handlers={
+            RequestValidationError: _validation_exception_handler,
+            DomainError: _domain_error_handler,
+        },
+    )
+    app.state.settings = settings
+
+    # add_middleware wraps the app, so the last one added runs first: the timer sees the whole request,
+    # and CORS headers reach the 413 answers too.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(ProcessTimeMiddleware)
+
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,44 @@
+"""Error handlers: domain errors and HTTP errors as {"detail": ...}, like FastAPI's default handlers."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from flask_app.responses import detail_response
+from shared_models.exceptions import DomainError
+
+_BODY_TOO_LARGE = "Request body too large"
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers on `app`."""
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _server_error)
+
+
+def _domain_error(exc: DomainError) -> Response:
+    return detail_response(exc.detail, exc.status_code)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status == 413:
+        detail = _BODY_TOO_LARGE
+    elif exc.description != type(exc).description:
+        # A message given to abort() is the detail, as HTTPException(detail=...) is in FastAPI.
+        detail = str(exc.description)
+    else:
+        # Werkzeug's stock descriptions are prose for HTML pages; Starlette answers the status phrase.
+        detail = HTTPStatus(status).phrase
+    # Keep headers such as Allow (405) and WWW-Authenticate (401), not Werkzeug's text/html type.
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    return detail_response(detail, status, headers)
+
+
+def _server_error(_exc: InternalServerError) -> Response:
+    # Flask has already logged the exception; answer what Starlette's ServerErrorMiddleware answers.
+    return Response("Internal Server Error", status=500, mimetype="text/plain")

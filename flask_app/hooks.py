@@ -1,0 +1,34 @@
+"""Per-request hooks: the X-Process-Time header and the request body size limit."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, abort, g, request
+
+from flask_app.config import get_settings
+
+
+def init_app(app: Flask) -> None:
+    """Register the hooks; call this before anything else adds before_request hooks."""
+    app.before_request(_start_timer)
+    app.before_request(_reject_oversized_body)
+    app.after_request(_add_process_time)
+
+
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _reject_oversized_body() -> None:
+    # MAX_CONTENT_LENGTH only fires when a view reads the body; the contract's limit covers every route.
+    length = request.content_length
+    if length is not None and length > get_settings().max_body_bytes:
+        abort(413)
+
+
+def _add_process_time(response: Response) -> Response:
+    # After-request hooks also run for error responses, so every response carries the header.
+    started: float = g.get("request_started", time.perf_counter())
+    response.headers["X-Process-Time"] = str(time.perf_counter() - started)
+    return response

@@ -1,0 +1,1 @@
+"""Blueprints: each view only translates HTTP to crud calls and back."""

@@ -1,0 +1,255 @@
+"""Cross-cutting HTTP behaviour: body parsing, size limit, unknown routes, headers, CORS, docs, production."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared_models.errors import json_invalid_error
+from shared_models.schemas import ItemCreate, UserCreate
+
+from .helpers import (
+    MISSING_ID,
+    PASSWORD,
+    Account,
+    assert_422,
+    assert_detail,
+    assert_json,
+    assert_process_time,
+    bearer,
+    expected_errors,
+    make_token,
+    unique_email,
+)
+
+ALLOWED_ORIGIN = "https://allowed.example"
+EVIL_ORIGIN = "https://evil.example"
+MAX_BODY = 1_048_576
+
+# Every path of the contract and the methods it serves there.
+CONTRACT_PATHS = {
+    "/health": {"get"},
+    "/auth/register": {"post"},
+    "/auth/token": {"post"},
+    "/users/me": {"get"},
+    "/items": {"get", "post"},
+    "/items/{item_id}": {"get", "patch", "delete"},
+    "/items/{item_id}/shipping-quote": {"get"},
+    "/orders": {"get", "post"},
+    "/orders/{order_id}": {"get"},
+}
+
+
+def _json_error(raw: str) -> dict[str, Any]:
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return json.loads(json.dumps(json_invalid_error(pos=exc.pos, msg=exc.msg)))
+    raise AssertionError(f"{raw!r} is valid JSON")
+
+
+# --- body parsing ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw",
+    ["{bad", '{"email": "a@b.co", "password": ', '{"email": "a@b.co",}', " ", "nul\x00", '{"a": 1} x'],
+    ids=["bad", "truncated", "trailing-comma", "whitespace", "garbage", "extra-data"],
+)
+def test_malformed_json_is_422_json_invalid(client: httpx.Client, raw: str) -> None:
+    response = client.post("/auth/register", content=raw.encode(), headers={"Content-Type": "application/json"})
+    assert_422(response, [_json_error(raw)])
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_empty_body_is_422_missing(client: httpx.Client) -> None:
+    for headers in ({"Content-Type": "application/json"}, {}):
+        response = client.post("/auth/register", content=b"", headers=headers)
+        assert_422(response, [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+
+
+def test_json_null_body_is_422(client: httpx.Client) -> None:
+    response = client.post("/auth/register", content=b"null", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert locs_of(response) == [["body"]]
+
+
+def locs_of(response: httpx.Response) -> list[Any]:
+    return [e["loc"] for e in response.json()["detail"]]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
+def test_non_json_content_type_validates_raw_bytes(client: httpx.Client, content_type: str | None) -> None:
+    raw = json.dumps({"email": unique_email(), "password": PASSWORD}).encode()
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/auth/register", content=raw, headers=headers)
+    assert_422(response, expected_errors(UserCreate, raw))
+    assert response.json()["detail"][0]["type"] == "model_attributes_type"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/vnd.api+json"])
+def test_json_content_type_variants_are_parsed(client: httpx.Client, content_type: str) -> None:
+    body = {"email": unique_email("ct"), "password": PASSWORD}
+    response = client.post("/auth/register", content=json.dumps(body), headers={"Content-Type": content_type})
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == body["email"]
+
+
+def test_json_array_body_is_422(client: httpx.Client, writer: Account) -> None:
+    response = client.post("/items", json=[{"name": "x", "price": 1}], headers=writer.headers)
+    assert_422(response, expected_errors(ItemCreate, [{"name": "x", "price": 1}]))
+
+
+def test_body_over_limit_is_413(client: httpx.Client) -> None:
+    raw = json.dumps({"email": unique_email(), "password": PASSWORD, "full_name": "x" * MAX_BODY}).encode()
+    assert len(raw) > MAX_BODY
+    response = client.post("/auth/register", content=raw, headers={"Content-Type": "application/json"})
+    assert_detail(response, 413, "Request body too large")
+
+
+def test_chunked_body_over_limit_is_413(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email": "chunked@example.com", "password": "contract-pw", "full_name": "'
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = client.post("/auth/register", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert_detail(response, 413, "Request body too large")
+
+
+def test_body_just_under_limit_is_not_413(client: httpx.Client) -> None:
+    prefix = {"email": unique_email(), "password": PASSWORD, "full_name": ""}
+    overhead = len(json.dumps(prefix).encode())
+    raw = json.dumps({**prefix, "full_name": "x" * (MAX_BODY - overhead)}).encode()
+    assert len(raw) == MAX_BODY
+    response = client.post("/auth/register", content=raw, headers={"Content-Type": "application/json"})
+    # Within the limit the body is parsed and validated (full_name is longer than 255).
+    assert response.status_code == 422, response.text[:200]
+    assert locs_of(response) == [["body", "full_name"]]
+
+
+# --- routing ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/nope", "/items/1/nope", "/health/", "/auth", "/"])
+def test_unknown_route_is_404(client: httpx.Client, path: str) -> None:
+    assert_detail(client.get(path), 404, "Not Found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/health"),
+        ("PUT", "/items/1"),
+        ("DELETE", "/items"),
+        ("GET", "/auth/token"),
+        ("PATCH", "/orders/1"),
+    ],
+)
+def test_wrong_method_is_405(client: httpx.Client, method: str, path: str) -> None:
+    assert_detail(client.request(method, path), 405, "Method Not Allowed")
+
+
+# --- headers ---------------------------------------------------------------------------------------------
+def test_process_time_on_every_kind_of_response(client: httpx.Client, seed_user: Account) -> None:
+    responses = [
+        client.get("/health"),
+        client.get("/items"),
+        client.get("/items/1"),
+        client.get(f"/items/{MISSING_ID}"),
+        client.get("/items/abc"),
+        client.get("/users/me"),
+        client.get("/users/me", headers=bearer("garbage")),
+        client.get("/users/me", headers=seed_user.headers),
+        client.get("/nope"),
+        client.put("/items/1"),
+        client.post("/auth/register", content=b"{bad", headers={"Content-Type": "application/json"}),
+        client.post("/auth/register", content=b"x" * (MAX_BODY + 1), headers={"Content-Type": "application/json"}),
+        client.delete(f"/items/{MISSING_ID}", headers=seed_user.headers),
+    ]
+    statuses = [r.status_code for r in responses]
+    assert statuses == [200, 200, 200, 404, 422, 401, 401, 200, 404, 405, 422, 413, 404]
+    for response in responses:
+        assert_process_time(response)
+
+
+def test_json_content_type(client: httpx.Client) -> None:
+    for path in ("/health", "/items", "/nope", "/items/abc"):
+        assert client.get(path).headers["content-type"] == "application/json"
+
+
+# --- CORS ------------------------------------------------------------------------------------------------
+def _preflight(client: httpx.Client, origin: str) -> httpx.Response:
+    return client.options(
+        "/items",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+
+
+def test_cors_preflight_from_allowed_origin(client: httpx.Client) -> None:
+    response = _preflight(client, ALLOWED_ORIGIN)
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "POST" in response.headers["access-control-allow-methods"]
+    allowed_headers = response.headers["access-control-allow-headers"].lower()
+    assert "authorization" in allowed_headers
+    assert "content-type" in allowed_headers
+
+
+def test_cors_preflight_from_other_origin_is_not_allowed(client: httpx.Client) -> None:
+    response = _preflight(client, EVIL_ORIGIN)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_simple_request(client: httpx.Client) -> None:
+    allowed = client.get("/health", headers={"Origin": ALLOWED_ORIGIN})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    evil = client.get("/health", headers={"Origin": EVIL_ORIGIN})
+    assert evil.status_code == 200
+    assert "access-control-allow-origin" not in evil.headers
+
+
+# --- docs and production ---------------------------------------------------------------------------------
+def test_openapi_lists_every_contract_path(client: httpx.Client) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    paths = schema["paths"]
+    for path, methods in CONTRACT_PATHS.items():
+        assert path in paths, f"{path} missing from /openapi.json"
+        assert methods <= set(paths[path]), f"{path}: {sorted(methods - set(paths[path]))} missing"
+
+
+def test_fastapi_serves_docs_in_development(framework: str, client: httpx.Client) -> None:
+    if framework != "fastapi":
+        pytest.skip("the contract only requires /docs and /redoc from FastAPI")
+    for path in ("/docs", "/redoc"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_production_mode_hides_docs(framework: str, start_app: Any) -> None:
+    server = start_app(framework, env={"APP_ENV": "production", "JWT_SECRET": "p" * 40})
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert_detail(c.get(path), 404, "Not Found")
+        assert_json(c.get("/health"), 200, {"status": "healthy", "version": _version(), "database": "ok"})
+        # A token signed with the development secret is worthless against the production secret.
+        me = c.get("/users/me", headers=bearer(make_token(sub=1)))
+        assert_detail(me, 401, "Could not validate credentials")
+        assert me.headers["www-authenticate"] == "Bearer"
+
+
+def _version() -> str:
+    import shared_models
+
+    return shared_models.__version__
