@@ -58,14 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the benchmark matrix and write results/<run>/",
                          description="Run every (server setup × scenario × users × repeat) cell and write a run "
                                      "directory with raw data, summary.csv and report.html.")  # fmt: skip
-    run.add_argument(
-        "--profile", default="quick", help="profile in profiles.toml: smoke, quick (default), full"
-    )
+    run.add_argument("--profile", default="quick", help="profile in profiles.toml: smoke, quick (default), full")
     run.add_argument("--profiles-file", type=Path, default=PROFILES_PATH, help="TOML file with the profiles")
     run.add_argument("--servers", type=_csv_list, help=f"comma-separated setups from: {', '.join(SETUPS)}")
-    run.add_argument(
-        "--scenarios", type=_csv_list, help=f"comma-separated scenarios from: {', '.join(SCENARIOS)}"
-    )
+    run.add_argument("--scenarios", type=_csv_list, help=f"comma-separated scenarios from: {', '.join(SCENARIOS)}")
     run.add_argument("--users", type=_int_list, help="comma-separated concurrency levels, e.g. 32,128")
     run.add_argument("--repeats", type=int, help="repeats of every cell")
     run.add_argument("--duration", dest="duration_s", type=float, help="measured seconds per cell")
@@ -76,17 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
-    run.add_argument(
-        "--no-report", action="store_true", help="skip the ergonomics measurements and the report"
-    )
+    run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
 
-    serve = sub.add_parser(
-        "serve", help="start PostgreSQL, seed, the carrier stub and one app; Ctrl-C stops all"
-    )
+    serve = sub.add_parser("serve", help="start PostgreSQL, seed, the carrier stub and one app; Ctrl-C stops all")
     serve.add_argument("framework", choices=sorted(DEFAULT_SETUP), help="which app")
-    serve.add_argument(
-        "--server", choices=sorted(SETUPS), help="server setup (default: the framework's usual one)"
-    )
+    serve.add_argument("--server", choices=sorted(SETUPS), help="server setup (default: the framework's usual one)")
     serve.add_argument("--port", type=_port, default=8000, help="port on 127.0.0.1 (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
@@ -148,9 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         url = pg.url_for("serve")
         upgrade(url)
         summary = seed(url)
-        _console.print(
-            f"database {url}: {summary.items} items, {summary.users} users ({summary.seconds:.1f} s)"
-        )
+        _console.print(f"database {url}: {summary.items} items, {summary.users} users ({summary.seconds:.1f} s)")
         with CarrierStub(port=free_port(), delay_ms=50) as stub:
             config = ServerConfig(setup=setup, database_url=url, carrier_url=stub.url, workers=args.workers,
                                   port=args.port, app_env={"LOG_LEVEL": "info"})  # fmt: skip

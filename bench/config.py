@@ -83,9 +83,7 @@ def load_profiles(path: Path = PROFILES_PATH) -> tuple[dict[str, Any], dict[str,
     defaults = data.get("defaults", {})
     profiles = data.get("profiles", {})
     if not isinstance(defaults, dict) or not isinstance(profiles, dict) or not profiles:
-        raise ConfigError(
-            f"profile file {path} needs a [defaults] table and at least one [profiles.NAME] table"
-        )
+        raise ConfigError(f"profile file {path} needs a [defaults] table and at least one [profiles.NAME] table")
     return defaults, profiles
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import psutil
 from hdrh.histogram import HdrHistogram
 
-from bench.scenarios.base import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
-
 SAMPLE_INTERVAL_S = 0.25
+# 1 µs to 60 s with 3 significant digits: sub-millisecond resolution and no clipping of slow outliers.
+# (Kept here, not in the Locust scenarios, so the harness never imports Locust and its gevent patching.)
+HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS = 1, 60_000_000, 3
 
 
 @dataclass
@@ -93,10 +94,7 @@ class ResourceSampler:
         peak_rss = max(s.server_rss_mb for s in inside)
         processes = max(s.server_processes for s in inside)
         loadgen_pct = max(
-            (
-                (last.loadgen_cpu_s.get(pid, cpu) - cpu) / span * 100
-                for pid, cpu in first.loadgen_cpu_s.items()
-            ),
+            ((last.loadgen_cpu_s.get(pid, cpu) - cpu) / span * 100 for pid, cpu in first.loadgen_cpu_s.items()),
             default=float("nan"),
         )
         # Scale the sampled CPU to the exact window so cpu per request is not biased by sampling phase.
@@ -131,12 +129,16 @@ class LoadResult:
     window: tuple[float, float] = (float("nan"), float("nan"))
     requests: int = 0
     failures: Counter[str] = field(default_factory=Counter)
-    histogram: HdrHistogram = field(
-        default_factory=lambda: HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
-    )
+    histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS))
     timeline: Counter[int] = field(default_factory=Counter)
     timeline_failures: Counter[int] = field(default_factory=Counter)
     processes: int = 0
+    stopped_at: float = float("inf")
+
+    @property
+    def truncated(self) -> bool:
+        """True when a Locust process stopped before the end of the window."""
+        return self.processes > 0 and self.stopped_at < self.window[1]
 
     @property
     def failure_count(self) -> int:
@@ -171,6 +173,7 @@ def merge_recorders(directory: Path) -> LoadResult:
         result.failures.update({str(k): int(v) for k, v in data["failures"].items()})
         result.timeline.update({int(k): int(v) for k, v in data["timeline"].items()})
         result.timeline_failures.update({int(k): int(v) for k, v in data["timeline_failures"].items()})
+        result.stopped_at = min(result.stopped_at, float(data.get("stopped_at", float("inf"))))
         starts.append(float(data["window"][0]))
         ends.append(float(data["window"][1]))
         if data["hdr"]:

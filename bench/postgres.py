@@ -100,6 +100,20 @@ class _Server:
     """Database administration shared by the embedded and the external server."""
 
     admin_url: str
+    port: int
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Make the server available (nothing to do for an external one)."""
+
+    def stop(self) -> None:
+        """Release the server (nothing to do for an external one)."""
 
     def url_for(self, dbname: str) -> str:
         """The libpq URL of one database on this server."""
@@ -151,8 +165,16 @@ class EmbeddedPostgres(_Server):
         self.port = 0
         self.admin_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
+        self.owner_pid = os.getpid()
         # PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system user.
         self._user = "postgres" if os.geteuid() == 0 else None
+        if self._user is not None:
+            try:
+                pwd.getpwnam(self._user)
+            except KeyError:
+                raise PostgresUnavailableError(
+                    "as root, a `postgres` system user must exist to run PostgreSQL"
+                ) from None
 
     @property
     def pid(self) -> int:
@@ -168,13 +190,6 @@ class EmbeddedPostgres(_Server):
             raise RuntimeError("the embedded PostgreSQL has not been started")
         return self.root / "data"
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def _run_kwargs(self) -> dict[str, Any]:
         # Our PG* variables (PGHOST, PGDATA...) must not steer the child; LC_ALL=C keeps its messages English.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"LC_ALL": "C"}
@@ -187,6 +202,7 @@ class EmbeddedPostgres(_Server):
         """Create the cluster (first time only) and start the server; clean up everything if that fails."""
         if self._proc is not None and self._proc.poll() is None:
             return  # already running; a second postmaster on the same data would fail anyway
+        self.owner_pid = os.getpid()
         _register(self)
         try:
             if self.root is None:
@@ -243,9 +259,8 @@ class EmbeddedPostgres(_Server):
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(
-            signal.SIGINT
-        )  # SIGINT is PostgreSQL's "fast" shutdown, what pg_ctl stop -m fast sends
+        # SIGINT is PostgreSQL's "fast" shutdown: exactly what `pg_ctl stop -m fast` sends.
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -285,15 +300,6 @@ class ExternalPostgres(_Server):
         self.port = parsed.port or 5432
         self.pid: int | None = None  # the postmaster is not ours and may not even be on this machine
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Do nothing: the server belongs to someone else."""
-
     def restart(self, down_s: float = 0) -> None:
         """Refuse: an external server cannot be restarted from here."""
         raise NotImplementedError(
@@ -305,9 +311,7 @@ Server: TypeAlias = EmbeddedPostgres | ExternalPostgres
 
 
 @contextmanager
-def database_server(
-    settings: PostgresSettings | None = None,
-) -> Iterator[EmbeddedPostgres | ExternalPostgres]:
+def database_server(settings: PostgresSettings | None = None) -> Iterator[Server]:
     """Yield the DATABASE_URL server if set (starting nothing), else a fresh embedded cluster."""
     settings = settings if settings is not None else PostgresSettings()
     if settings.database_url is not None:
@@ -326,7 +330,9 @@ _installed = False
 
 def _stop_all() -> None:
     for server in list(_live):
-        server.stop()
+        # A forked child inherits _live and atexit; only the process that started a cluster may stop it.
+        if server.owner_pid == os.getpid():
+            server.stop()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -234,9 +234,7 @@ class Runner:
             pg.create_database(db_name)
             try:
                 url = pg.url_for(db_name)
-                progress.console.print(
-                    f"database: migrating and seeding {s.seed_items} items, {s.seed_users} users"
-                )
+                progress.console.print(f"database: migrating and seeding {s.seed_items} items, {s.seed_users} users")
                 upgrade(url)
                 seeded = seed(url, users=s.seed_users, items=s.seed_items, orders=s.seed_orders)
                 engine = dbstate.engine_for(url)
@@ -244,14 +242,10 @@ class Runner:
                 self.metadata["postgres"] = {"version": pg.version(), "settings": pg.settings(),
                                              "embedded": pg.__class__.__name__ == "EmbeddedPostgres",
                                              "seed_seconds": round(seeded.seconds, 2)}  # fmt: skip
-                with CarrierStub(
-                    port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus
-                ) as stub:
+                with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
                     for server in s.servers:
                         cells = [c for c in self.cells if c.server == server]
-                        self._run_server(
-                            server, cells, url, stub.url, engine, baseline, progress, task, on_cell
-                        )
+                        self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)
                 engine.dispose()
@@ -290,9 +284,7 @@ class Runner:
                         dirty = True
                     self.rows[cell.id] = row
                     self._save()
-                    last = f"{cell.id}: {row['rps']:.0f} rps" + (
-                        "" if row["valid"] else " [red](invalid)[/red]"
-                    )
+                    last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
                     progress.update(task, advance=1, last=last)
                     if on_cell:
                         on_cell(cell, row)
@@ -307,9 +299,7 @@ class Runner:
 
         progress.console.print("ergonomics: counting code, probing both apps, timing cold starts")
         try:
-            measure_ergonomics(
-                database_url=url, carrier_url=carrier_url, out_path=self.run_dir / "ergonomics.json"
-            )
+            measure_ergonomics(database_url=url, carrier_url=carrier_url, out_path=self.run_dir / "ergonomics.json")
         except (ServerStartError, OSError, RuntimeError, ValueError) as exc:
             # The performance cells are the run's main product; a failed side measurement is reported, not fatal.
             self.metadata["ergonomics_error"] = f"{type(exc).__name__}: {exc}"
@@ -339,9 +329,9 @@ class Runner:
         duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
-        reasons = invalid_reasons(
-            row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct
-        )
+        reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
+        if load.truncated:
+            reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
         if code != 0 or not load.processes:
             reasons.insert(0, f"locust exited with {code}: {locust.log_tail(3)}")
         row["valid"] = not reasons

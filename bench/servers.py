@@ -78,16 +78,10 @@ class ServerSetup:
 SETUPS: dict[str, ServerSetup] = {
     s.name: s
     for s in (
-        ServerSetup(
-            "fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s"
-        ),
-        ServerSetup(
-            "fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s"
-        ),
+        ServerSetup("fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s"),
+        ServerSetup("fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s"),
         ServerSetup("flask-gunicorn-sync", "flask", "gunicorn", "sync", "psycopg2", "none (sync worker)"),
-        ServerSetup(
-            "flask-gunicorn-gthread", "flask", "gunicorn", "gthread", "psycopg2", "5 s", uses_threads=True
-        ),
+        ServerSetup("flask-gunicorn-gthread", "flask", "gunicorn", "gthread", "psycopg2", "5 s", uses_threads=True),
     )
 }
 # The setup each framework's documentation leads a newcomer to; used by tests and `bench serve`.

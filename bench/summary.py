@@ -40,9 +40,7 @@ def empty_row(*, run_id: str, framework: str, server: str, scenario: str, users:
     return row
 
 
-def measured_row(
-    base: Mapping[str, Any], load: LoadResult, usage: WindowUsage, duration_s: float
-) -> dict[str, Any]:
+def measured_row(base: Mapping[str, Any], load: LoadResult, usage: WindowUsage, duration_s: float) -> dict[str, Any]:
     """Fill a row's measurements from the merged recorders and the resource samples."""
     row = dict(base)
     requests = load.requests
@@ -59,9 +57,7 @@ def measured_row(
         server_cpu_s=usage.server_cpu_s,
         server_cpu_pct=usage.server_cpu_s / duration_s * 100 if duration_s > 0 else float("nan"),
         server_rss_mb=usage.server_rss_mb,
-        rss_per_worker_mb=(usage.server_rss_mb / usage.server_processes)
-        if usage.server_processes
-        else float("nan"),
+        rss_per_worker_mb=(usage.server_rss_mb / usage.server_processes) if usage.server_processes else float("nan"),
         loadgen_cpu_pct=usage.loadgen_cpu_pct,
     )
     for column, percentile in PERCENTILES.items():
@@ -69,17 +65,13 @@ def measured_row(
     return row
 
 
-def invalid_reasons(
-    row: Mapping[str, Any], *, max_error_rate: float, loadgen_cpu_limit_pct: float
-) -> list[str]:
+def invalid_reasons(row: Mapping[str, Any], *, max_error_rate: float, loadgen_cpu_limit_pct: float) -> list[str]:
     """Why a measured cell cannot be trusted (empty list = valid)."""
     reasons = []
     if not row["requests"]:
         reasons.append("no requests completed in the window")
     elif row["error_rate"] > max_error_rate:
-        reasons.append(
-            f"error rate {row['error_rate']:.2%} > {max_error_rate:.2%} ({row['failures_by_status']})"
-        )
+        reasons.append(f"error rate {row['error_rate']:.2%} > {max_error_rate:.2%} ({row['failures_by_status']})")
     load = row["loadgen_cpu_pct"]
     if isinstance(load, float) and not math.isnan(load) and load > loadgen_cpu_limit_pct:
         reasons.append(f"loadgen saturated ({load:.0f}% > {loadgen_cpu_limit_pct:.0f}% of a core)")

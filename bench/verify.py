@@ -19,21 +19,13 @@ def verify_server(url: str, engine: Engine, *, seed_items: int) -> list[str]:
             problems.append(f"/health answered {health.status_code} {health.text[:100]}")
         name, price = conn.execute(text("SELECT name, price FROM items WHERE id = 1")).one()
         item = client.get("/items/1")
-        if (
-            item.status_code != 200
-            or item.json().get("name") != name
-            or Decimal(str(item.json()["price"])) != price
-        ):
+        if item.status_code != 200 or item.json().get("name") != name or Decimal(str(item.json()["price"])) != price:
             problems.append(f"/items/1 does not match the database: {item.status_code} {item.text[:100]}")
         page = client.get("/items", params={"limit": 20, "skip": 0})
         body = page.json() if page.status_code == 200 else {}
         if len(body.get("data", [])) != 20 or body.get("count") != seed_items:
-            problems.append(
-                f"/items?limit=20 gave {page.status_code}, count={body.get('count')} != {seed_items}"
-            )
-        token = client.post(
-            "/auth/token", data={"username": load_user_email(0), "password": LOAD_USER_PASSWORD}
-        )
+            problems.append(f"/items?limit=20 gave {page.status_code}, count={body.get('count')} != {seed_items}")
+        token = client.post("/auth/token", data={"username": load_user_email(0), "password": LOAD_USER_PASSWORD})
         if token.status_code != 200:
             problems.append(f"login of a load user answered {token.status_code}")
         else:

@@ -41,6 +41,4 @@ async def fetch_shipping_quote(
         quote = _CarrierQuote.model_validate_json(response.content)
     except (httpx.HTTPError, ValidationError) as exc:
         raise CarrierUnavailableError from exc
-    return ShippingQuote(
-        item_id=item.id, zip=zip_code, carrier=quote.carrier, cost=quote.cost, eta_days=quote.eta_days
-    )
+    return ShippingQuote(item_id=item.id, zip=zip_code, carrier=quote.carrier, cost=quote.cost, eta_days=quote.eta_days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -29,6 +29,9 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User | None:
 
 async def get_user_by_email(*, session: AsyncSession, email: str) -> User | None:
     """The user with this email, if any."""
+    # PostgreSQL text cannot hold NUL, so no stored email has one; the driver would raise on it.
+    if "\x00" in email:
+        return None
     return await session.scalar(select(User).where(User.email == email))
 
 
@@ -51,8 +54,7 @@ async def create_user(*, session: AsyncSession, user_in: UserCreate) -> User:
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> User | None:
     """The user if the email and password match, else None."""
-    # PostgreSQL text cannot hold NUL, so no account has such an email and the driver would reject it.
-    user = None if "\x00" in email else await get_user_by_email(session=session, email=email)
+    user = await get_user_by_email(session=session, email=email)
     # Verify even for unknown emails so the response time does not reveal which accounts exist.
     hashed_password = user.hashed_password if user is not None else None
     if not await run_in_threadpool(verify_password, password, hashed_password):
@@ -65,9 +67,7 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_items(
-    *, session: AsyncSession, skip: int, limit: int, q: str | None
-) -> tuple[list[Item], int]:
+async def list_items(*, session: AsyncSession, skip: int, limit: int, q: str | None) -> tuple[list[Item], int]:
     """One page of items ordered by id, and the count of all items matching `q` (name substring)."""
     filters = [Item.name.ilike(f"%{_escape_like(q)}%", escape="\\")] if q else []
     count = (await session.execute(select(func.count()).select_from(Item).where(*filters))).scalar_one()
@@ -102,11 +102,13 @@ async def update_item(*, session: AsyncSession, item: Item, item_in: ItemUpdate)
 
 async def delete_item(*, session: AsyncSession, item: Item) -> None:
     """Delete an item; raise ItemInUseError if order lines reference it."""
+    if await session.scalar(select(exists().where(OrderItem.item_id == item.id))):
+        raise ItemInUseError
     await session.delete(item)
     try:
-        # The ON DELETE RESTRICT foreign key decides, which also covers an order placed concurrently.
         await session.commit()
     except IntegrityError:
+        # An order placed since the check above: the RESTRICT foreign key refuses the delete.
         await session.rollback()
         raise ItemInUseError from None
 
@@ -128,22 +130,20 @@ async def create_order(*, session: AsyncSession, user: User, order_in: OrderCrea
         await session.rollback()
         raise InsufficientStockError(min(short))
 
-    order = Order(user_id=user.id, status=OrderStatus.CONFIRMED)
-    total = Decimal(0)
-    for line in order_in.lines:
-        item = items[line.item_id]
-        item.stock -= line.quantity
-        order.items.append(OrderItem(item_id=item.id, quantity=line.quantity, unit_price=item.price))
-        total += item.price * line.quantity
-    order.total = total
+    lines = [
+        OrderItem(item_id=line.item_id, quantity=line.quantity, unit_price=items[line.item_id].price)
+        for line in order_in.lines
+    ]
+    for line in lines:
+        items[line.item_id].stock -= line.quantity
+    total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    order = Order(user_id=user.id, status=OrderStatus.CONFIRMED, total=total, items=lines)
     session.add(order)
     await session.commit()
     return order
 
 
-async def list_orders(
-    *, session: AsyncSession, user_id: int, skip: int, limit: int
-) -> tuple[list[Order], int]:
+async def list_orders(*, session: AsyncSession, user_id: int, skip: int, limit: int) -> tuple[list[Order], int]:
     """One page of a user's orders with their lines, newest first, and the user's order count."""
     count_statement = select(func.count()).select_from(Order).where(Order.user_id == user_id)
     count = (await session.execute(count_statement)).scalar_one()
@@ -161,15 +161,11 @@ async def list_orders(
 
 async def get_order(*, session: AsyncSession, user_id: int, order_id: int) -> Order | None:
     """The order with its lines if it exists and belongs to the user."""
-    statement = (
-        select(Order).where(Order.id == order_id, Order.user_id == user_id).options(selectinload(Order.items))
-    )
+    statement = select(Order).where(Order.id == order_id, Order.user_id == user_id).options(selectinload(Order.items))
     return await session.scalar(statement)
 
 
-async def create_notification(
-    *, session: AsyncSession, order_id: int, recipient: str, message: str
-) -> Notification:
+async def create_notification(*, session: AsyncSession, order_id: int, recipient: str, message: str) -> Notification:
     """Record the confirmation message of an order."""
     notification = Notification(order_id=order_id, recipient=recipient, message=message)
     session.add(notification)

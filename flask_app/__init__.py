@@ -39,7 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     carrier.init_app(app)
     validation.init_app(app)
     errors.init_app(app)
-    CORS(app, origins=settings.cors_origins, supports_credentials=True)
+    # always_send=False: like Starlette's CORSMiddleware, add no CORS headers when there is no Origin.
+    CORS(app, origins=settings.cors_origins, supports_credentials=True, always_send=False)
 
     for blueprint in (health.bp, auth.bp, users.bp, items.bp, orders.bp):
         app.register_blueprint(blueprint)

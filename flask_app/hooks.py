@@ -6,8 +6,6 @@ import time
 
 from flask import Flask, Response, abort, g, request
 
-from flask_app.config import get_settings
-
 
 def init_app(app: Flask) -> None:
     """Register the hooks; call this before anything else adds before_request hooks."""
@@ -22,8 +20,8 @@ def _start_timer() -> None:
 
 def _reject_oversized_body() -> None:
     # MAX_CONTENT_LENGTH only fires when a view reads the body; the contract's limit covers every route.
-    length = request.content_length
-    if length is not None and length > get_settings().max_body_bytes:
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
         abort(413)
 
 

@@ -7,7 +7,7 @@ All path, query and body errors of a request are reported together, in FastAPI's
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -29,9 +29,9 @@ _READS_BODY = "reads_request_body"
 class RequestValidationError(Exception):
     """Client input that failed validation; answered with FastAPI's 422 body."""
 
-    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("request validation failed")
-        self.errors = list(errors)
+        self.errors = errors
 
 
 def init_app(app: Flask) -> None:
@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
 
 def validate(
     *,
-    path: Sequence[str] = (),
+    path: tuple[str, ...] = (),
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     form: type[BaseModel] | None = None,
@@ -52,7 +52,7 @@ def validate(
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(**kwargs: Any) -> Response:
-            errors: list[Mapping[str, Any]] = []
+            errors: list[dict[str, Any]] = []
             for name in path:
                 kwargs[name] = _collect(errors, parse_path_id, name, kwargs[name])
             if query is not None:
@@ -75,7 +75,7 @@ def validate(
 def parse_path_id(name: str, raw: str) -> int:
     """Validate a path segment as an EntityId (1..2147483647)."""
     try:
-        return _ENTITY_ID.validate_python(raw, from_attributes=True)
+        return _ENTITY_ID.validate_python(raw)
     except ValidationError as exc:
         raise RequestValidationError(_located(exc, ("path", name))) from None
 
@@ -102,17 +102,19 @@ def parse_body(model: type[M]) -> M:
 
 def parse_form(model: type[M]) -> M:
     """Validate urlencoded or multipart form fields with `model`."""
+    if request.mimetype == "multipart/form-data" and "boundary" not in request.mimetype_params:
+        # Werkzeug would quietly parse nothing; Starlette refuses the body.
+        abort(400, description="Missing boundary in multipart.")
     # FastAPI reads the last value of a repeated field and treats an empty field as absent.
     fields = {key: values[-1] for key, values in request.form.lists() if values[-1] != ""}
     try:
-        return model.model_validate(fields, from_attributes=True)
-    except ValidationError as exc:
-        errors = _located(exc, ("body",))
-    # FastAPI validates each form field as its own parameter, so a missing one echoes input null.
-    for error in errors:
-        if error["type"] == "missing":
-            error["input"] = None
-    raise RequestValidationError(errors)
+        return _validate(model, fields, ("body",))
+    except RequestValidationError as exc:
+        # FastAPI validates each form field as its own parameter, so a missing one echoes input null.
+        for error in exc.errors:
+            if error["type"] == "missing":
+                error["input"] = None
+        raise
 
 
 def _validate(model: type[M], data: Any, prefix: tuple[str, ...]) -> M:
@@ -126,7 +128,7 @@ def _located(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, An
     return [{**error, "loc": (*prefix, *error["loc"])} for error in exc.errors(include_url=False)]
 
 
-def _collect(errors: list[Mapping[str, Any]], parse: Callable[..., Any], *args: Any) -> Any:
+def _collect(errors: list[dict[str, Any]], parse: Callable[..., Any], *args: Any) -> Any:
     try:
         return parse(*args)
     except RequestValidationError as exc:
@@ -141,7 +143,16 @@ def _decoded_body() -> Any:
 
 
 def _decode_body() -> Any:
-    raw = request.get_data(cache=True)  # 413 beyond MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=True)  # 413 when Content-Length is over MAX_CONTENT_LENGTH
+    # A chunked body has no Content-Length and Werkzeug silently stops reading it at the limit.
+    limit = request.max_content_length
+    if (
+        limit is not None
+        and request.content_length is None
+        and len(raw) >= limit
+        and request.environ["wsgi.input"].read(1)
+    ):
+        abort(413)
     if not raw:
         return _NO_BODY
     if not request.is_json:

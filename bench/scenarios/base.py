@@ -15,15 +15,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import gevent
 from hdrh.histogram import HdrHistogram
 from locust import FastHttpUser, constant, events
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
+from bench.measure import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
-
-# 1 µs to 60 s with 3 significant digits: sub-millisecond resolution and no clipping of slow outliers.
-HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS = 1, 60_000_000, 3
 
 
 class _Recorder:
@@ -58,6 +57,7 @@ class _Recorder:
         payload = {
             "pid": os.getpid(),
             "window": list(self.window),
+            "stopped_at": time.time(),
             "requests": self.requests,
             "failures": dict(self.failures),
             "timeline": {str(k): v for k, v in self.timeline.items()},
@@ -86,8 +86,14 @@ def _add_arguments(parser: Any) -> None:
 @events.test_start.add_listener
 def _open_window(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
-    if options is not None:
-        _recorder.open(options.bench_warmup, options.bench_duration)
+    if options is None:
+        return
+    _recorder.open(options.bench_warmup, options.bench_duration)
+    runner = environment.runner
+    if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
+        # The test ends a little after the window, timed from the same event that opened it (Locust's own
+        # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
+        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.5, runner.quit)
 
 
 @events.request.add_listener

@@ -28,9 +28,7 @@ async def register(session: SessionDep, user_in: UserCreate) -> Any:
 @router.post(
     "/token",
     summary="Log in",
-    responses={
-        status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Incorrect email or password"}
-    },
+    responses={status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Incorrect email or password"}},
 )
 async def login_access_token(
     session: SessionDep, settings: SettingsDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]

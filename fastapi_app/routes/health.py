@@ -17,9 +17,7 @@ router = APIRouter(tags=["health"])
     "/health",
     response_model=HealthPublic,
     summary="Health check",
-    responses={
-        status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthPublic, "description": "Database unreachable"}
-    },
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthPublic, "description": "Database unreachable"}},
 )
 async def health(session: SessionDep) -> Any:
     """Report the service version and whether the database answers."""

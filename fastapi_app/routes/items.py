@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app import crud
 from fastapi_app.carrier import fetch_shipping_quote
@@ -32,7 +33,7 @@ _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _get_item_or_404(session: SessionDep, item_id: int) -> Item:
+async def _get_item_or_404(session: AsyncSession, item_id: int) -> Item:
     item = await crud.get_item(session=session, item_id=item_id)
     if item is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Item not found")
@@ -51,14 +52,14 @@ async def read_items(session: SessionDep, query: Annotated[ItemsQuery, Query()])
     response_model=ItemPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create an item",
-    responses={**_UNAUTHORIZED},
+    responses=_UNAUTHORIZED,
 )
 async def create_item(session: SessionDep, _current_user: CurrentUser, item_in: ItemCreate) -> Any:
     """Add an item to the catalogue."""
     return await crud.create_item(session=session, item_in=item_in)
 
 
-@router.get("/{item_id}", response_model=ItemPublic, summary="Read an item", responses={**_NOT_FOUND})
+@router.get("/{item_id}", response_model=ItemPublic, summary="Read an item", responses=_NOT_FOUND)
 async def read_item(session: SessionDep, item_id: ItemId) -> Any:
     """Return one item."""
     return await _get_item_or_404(session, item_id)
@@ -70,9 +71,7 @@ async def read_item(session: SessionDep, item_id: ItemId) -> Any:
     summary="Update an item",
     responses={**_UNAUTHORIZED, **_NOT_FOUND},
 )
-async def update_item(
-    session: SessionDep, _current_user: CurrentUser, item_id: ItemId, item_in: ItemUpdate
-) -> Any:
+async def update_item(session: SessionDep, _current_user: CurrentUser, item_id: ItemId, item_in: ItemUpdate) -> Any:
     """Change the fields present in the body; omitted fields keep their values."""
     item = await _get_item_or_404(session, item_id)
     return await crud.update_item(session=session, item=item, item_in=item_in)
@@ -114,6 +113,4 @@ async def read_shipping_quote(
     item = await _get_item_or_404(session, item_id)
     # Hand the pooled connection back before waiting on the carrier: the item is all this request needs.
     await session.close()
-    return await fetch_shipping_quote(
-        client, carrier_url=str(settings.carrier_url), item=item, zip_code=query.zip
-    )
+    return await fetch_shipping_quote(client, carrier_url=str(settings.carrier_url), item=item, zip_code=query.zip)

@@ -28,9 +28,7 @@ async def _record_notification(
     # already committed; a failure here must not surface anywhere but the log.
     try:
         async with sessionmaker() as session:
-            await crud.create_notification(
-                session=session, order_id=order_id, recipient=recipient, message=message
-            )
+            await crud.create_notification(session=session, order_id=order_id, recipient=recipient, message=message)
     except Exception:
         logger.exception("notification_failed", order_id=order_id)
 
@@ -65,13 +63,9 @@ async def create_order(
 
 
 @router.get("", response_model=OrdersPublic, summary="List my orders")
-async def read_orders(
-    session: SessionDep, current_user: CurrentUser, query: Annotated[PageQuery, Query()]
-) -> Any:
+async def read_orders(session: SessionDep, current_user: CurrentUser, query: Annotated[PageQuery, Query()]) -> Any:
     """List the current user's orders, newest first."""
-    orders, count = await crud.list_orders(
-        session=session, user_id=current_user.id, skip=query.skip, limit=query.limit
-    )
+    orders, count = await crud.list_orders(session=session, user_id=current_user.id, skip=query.skip, limit=query.limit)
     return OrdersPublic(data=orders, count=count)
 
 

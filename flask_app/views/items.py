@@ -49,7 +49,7 @@ def create_item(body: ItemCreate) -> Response:
 
 
 @bp.get("/<item_id>")
-@validate(path=["item_id"])
+@validate(path=("item_id",))
 def get_item(item_id: int) -> Response:
     """Return one item."""
     return model_response(ItemPublic, _get_item_or_404(item_id))
@@ -57,7 +57,7 @@ def get_item(item_id: int) -> Response:
 
 @bp.patch("/<item_id>")
 @login_required
-@validate(path=["item_id"], body=ItemUpdate)
+@validate(path=("item_id",), body=ItemUpdate)
 def update_item(item_id: int, body: ItemUpdate) -> Response:
     """Change the fields present in the body."""
     item = crud.update_item(session=get_session(), item=_get_item_or_404(item_id), item_in=body)
@@ -66,7 +66,7 @@ def update_item(item_id: int, body: ItemUpdate) -> Response:
 
 @bp.delete("/<item_id>")
 @login_required
-@validate(path=["item_id"])
+@validate(path=("item_id",))
 def delete_item(item_id: int) -> Response:
     """Delete an item that no order refers to."""
     crud.delete_item(session=get_session(), item=_get_item_or_404(item_id))
@@ -74,7 +74,7 @@ def delete_item(item_id: int) -> Response:
 
 
 @bp.get("/<item_id>/shipping-quote")
-@validate(path=["item_id"], query=ShippingQuoteQuery)
+@validate(path=("item_id",), query=ShippingQuoteQuery)
 def shipping_quote(item_id: int, query: ShippingQuoteQuery) -> Response:
     """Quote shipping of one item to a ZIP code, from the carrier."""
     item = _get_item_or_404(item_id)

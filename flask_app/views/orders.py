@@ -44,7 +44,7 @@ def list_orders(query: PageQuery) -> Response:
 
 @bp.get("/<order_id>")
 @login_required
-@validate(path=["order_id"])
+@validate(path=("order_id",))
 def get_order(order_id: int) -> Response:
     """Return one of the user's orders."""
     order = crud.get_order(session=get_session(), user_id=current_user().id, order_id=order_id)

@@ -26,9 +26,7 @@ from bench.postgres import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-NO_PG_BIN_DIR = PostgresSettings(
-    pg_bin_dir=None
-)  # explicit: a PG_BIN_DIR in the environment must not leak in
+NO_PG_BIN_DIR = PostgresSettings(pg_bin_dir=None)  # explicit: a PG_BIN_DIR in the environment must not leak in
 
 
 def _scalar(url: str, sql: str) -> object:
@@ -207,9 +205,7 @@ def _assert_both_remedies(message: str) -> None:
     assert "DATABASE_URL=postgresql://user:pass@host:port/db" in message
 
 
-def test_no_binaries_and_no_url_explains_both_remedies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_binaries_and_no_url_explains_both_remedies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -221,7 +217,18 @@ def test_no_binaries_and_no_url_explains_both_remedies(
     assert str(empty) in str(info.value)  # names the bad PG_BIN_DIR
 
     with pytest.raises(PostgresUnavailableError) as info:
-        find_pg_bin(
-            PostgresSettings(pg_bin_dir=None), search_path=str(empty), system_roots=[tmp_path / "none"]
-        )
+        find_pg_bin(PostgresSettings(pg_bin_dir=None), search_path=str(empty), system_roots=[tmp_path / "none"])
     _assert_both_remedies(str(info.value))
+
+
+def test_forked_child_exit_leaves_parents_cluster_alone(pg_server: EmbeddedPostgres | ExternalPostgres) -> None:
+    if not isinstance(pg_server, EmbeddedPostgres):
+        pytest.skip("needs the embedded server")
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            postgres._stop_all()  # what the child's atexit would run
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert _scalar(pg_server.admin_url, "SELECT 1") == 1

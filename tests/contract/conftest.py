@@ -12,7 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import Account, new_account, seed_account
+# Plain asserts in the helpers module get pytest's detailed failure messages too.
+pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
+
+from .helpers import Account, new_account, seed_account  # noqa: E402
 
 # --- fixtures --------------------------------------------------------------------------------------------
 # Logins are Argon2-bound (~0.15 s): accounts reused across tests are made once per server and cached here.

@@ -145,32 +145,25 @@ def test_create_order_unknown_item_is_404_and_changes_nothing(
 def test_create_order_insufficient_stock_is_409_and_changes_nothing(
     client: httpx.Client, writer: Account, account: Account, db: Engine
 ) -> None:
-    plenty = create_item(client, writer, stock=50)
-    short_high = create_item(client, writer, stock=50)
     short_low = create_item(client, writer, stock=50)
+    short_high = create_item(client, writer, stock=50)
+    plenty = create_item(client, writer, stock=50)
+    assert short_low["id"] < short_high["id"]
     set_stock(db, short_low["id"], 1)
     set_stock(db, short_high["id"], 1)
-    response = _post_order(client, account, [(plenty["id"], 3), (short_high["id"], 2), (short_low["id"], 2)])
+    lines = [(plenty["id"], 3), (short_high["id"], 2), (short_low["id"], 2)]
+    response = _post_order(client, account, lines)
     # The lowest short id is named, whatever the line order.
     assert_detail(response, 409, f"Insufficient stock for item {short_low['id']}")
-    assert (
-        item_stock(db, plenty["id"]),
-        item_stock(db, short_low["id"]),
-        item_stock(db, short_high["id"]),
-    ) == (
-        50,
-        1,
-        1,
-    )
+    stocks = [item_stock(db, i["id"]) for i in (plenty, short_low, short_high)]
+    assert stocks == [50, 1, 1]
     assert _orders_of(db, account.id) == 0
-    # Exactly the stock left is fine.
+    # Exactly the stock left is fine; one more is not.
     _order(client, account, [(short_low["id"], 1)])
     assert item_stock(db, short_low["id"]) == 0
-    assert_detail(
-        _post_order(client, account, [(short_low["id"], 1)]),
-        409,
-        f"Insufficient stock for item {short_low['id']}",
-    )
+    again = _post_order(client, account, [(short_low["id"], 1)])
+    assert_detail(again, 409, f"Insufficient stock for item {short_low['id']}")
+    assert _orders_of(db, account.id) == 1
 
 
 def test_missing_item_wins_over_insufficient_stock(

@@ -23,7 +23,7 @@ def _schema(url: str) -> tuple[set[str], bool, set[str]]:
         with engine.connect() as conn:
             inspector = inspect(conn)
             tables = set(inspector.get_table_names()) - {"alembic_version"}
-            enum = conn.execute(text("SELECT 1 FROM pg_type WHERE typname = 'order_status'")).first() is not None
+            enum = conn.execute(text("SELECT 1 FROM pg_type WHERE typname = 'order_status'")).first()
             indexes = {ix["name"] or "" for table in tables for ix in inspector.get_indexes(table)}
             return tables, enum is not None, indexes
     finally:

@@ -62,9 +62,7 @@ def upgrade() -> None:
         sa.Column("total", sa.Numeric(precision=12, scale=2), nullable=False),
         _timestamp("created_at"),
         sa.CheckConstraint("total >= 0", name=op.f("ck_orders_total_non_negative")),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_orders_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_orders_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     op.create_index("ix_orders_user_id_id", "orders", ["user_id", "id"], unique=False)
