@@ -96,10 +96,10 @@ def _top(a: Analysis, scenario: str) -> list[GroupStats]:
 
 
 def _plain_log_ticks(ax: Axes, axis: str = "y") -> None:
-    fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(fmt)
-    target.set_minor_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    target.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(ticker.NullFormatter())
 
 
 def _to_png(fig: Figure) -> bytes:

@@ -71,7 +71,8 @@ def test_cli_reports_bad_input_in_one_line_before_starting_anything(capsys: pyte
     assert main(["run", "--profile", "smoke", "--servers", "fastapi-uvicorn,nginx"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith("error: invalid setting servers") and "nginx" in err[0]
+    assert err[0].startswith("error: invalid setting servers")
+    assert "nginx" in err[0]
 
 
 @pytest.mark.parametrize(
