@@ -115,8 +115,9 @@ def throughput(a: Analysis) -> Figure | None:
     fig, axes = _grid(len(a.scenarios), "Throughput vs concurrency (median, 95 % CI band)")
     for ax, scenario in zip(axes, a.scenarios, strict=True):
         for server in a.servers:
-            gs = sorted((g for g in a.groups.values() if g.server == server and g.scenario == scenario),
-                        key=lambda g: g.users)  # fmt: skip
+            gs = sorted(
+                (g for g in a.groups.values() if g.server == server and g.scenario == scenario), key=lambda g: g.users
+            )
             if not gs:
                 continue
             ls, marker, _ = style(server)
@@ -128,8 +129,14 @@ def throughput(a: Analysis) -> Figure | None:
             if len(x) > 1:
                 ax.fill_between(x, lo, hi, color=c, alpha=0.15, linewidth=0)
             else:
-                ax.errorbar(x, [gs[0].rps_median], yerr=[[gs[0].rps_median - lo[0]], [hi[0] - gs[0].rps_median]],
-                            color=c, capsize=4, linestyle="none")  # fmt: skip
+                ax.errorbar(
+                    x,
+                    [gs[0].rps_median],
+                    yerr=[[gs[0].rps_median - lo[0]], [hi[0] - gs[0].rps_median]],
+                    color=c,
+                    capsize=4,
+                    linestyle="none",
+                )
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
         ax.set_title(scenario)
@@ -279,8 +286,16 @@ def cold_start(a: Analysis) -> Figure | None:
     for i, fw in enumerate(fws):
         d = cs[fw]
         ax.bar(i - 0.2, float(d.get("median_s") or 0), 0.38, color=colour(fw), label=f"{fw}: start to first 200")
-        ax.bar(i + 0.2, float(d.get("import_s") or 0), 0.38, color=colour(fw), alpha=0.45, hatch="//",
-               edgecolor="white", label=f"{fw}: import only")  # fmt: skip
+        ax.bar(
+            i + 0.2,
+            float(d.get("import_s") or 0),
+            0.38,
+            color=colour(fw),
+            alpha=0.45,
+            hatch="//",
+            edgecolor="white",
+            label=f"{fw}: import only",
+        )
         samples = [float(s) for s in d.get("samples") or []]
         ax.scatter([i - 0.2] * len(samples), samples, color="#ff7043", s=12, zorder=3)
     ax.set_xticks(range(len(fws)), fws)
@@ -293,17 +308,33 @@ def cold_start(a: Analysis) -> Figure | None:
 
 CHARTS: tuple[tuple[str, str, str, Callable[[Analysis], Figure | None]], ...] = (
     ("throughput", "Throughput vs concurrency", "Median requests/s over repeats; band = 95 % CI.", throughput),
-    ("latency_percentiles", "Latency percentiles", "Medians over repeats of each percentile; log scale.",
-     latency_percentiles),
-    ("latency_distribution", "Latency distribution", "All repeats' HDR histograms merged per setup.",
-     latency_distribution),
-    ("percentile_curves", "Latency by percentile", "From the merged HDR histograms; x stretches the tail.",
-     percentile_curves),
-    ("cpu_efficiency", "CPU efficiency", "requests ÷ server CPU-seconds (user+system, whole process tree).",
-     cpu_efficiency),
+    (
+        "latency_percentiles",
+        "Latency percentiles",
+        "Medians over repeats of each percentile; log scale.",
+        latency_percentiles,
+    ),
+    (
+        "latency_distribution",
+        "Latency distribution",
+        "All repeats' HDR histograms merged per setup.",
+        latency_distribution,
+    ),
+    (
+        "percentile_curves",
+        "Latency by percentile",
+        "From the merged HDR histograms; x stretches the tail.",
+        percentile_curves,
+    ),
+    (
+        "cpu_efficiency",
+        "CPU efficiency",
+        "requests ÷ server CPU-seconds (user+system, whole process tree).",
+        cpu_efficiency,
+    ),
     ("rss_per_worker", "Memory per worker", "Peak RSS of the server tree ÷ number of processes.", rss_per_worker),
     ("cold_start", "Cold start", "From ergonomics.json: process start until /health answers.", cold_start),
-)  # fmt: skip
+)
 
 
 def render_charts(a: Analysis, out_dir: Path | None = None) -> dict[str, Chart]:

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
-from bench.postgres import PostgresUnavailableError
+from bench.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
 from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -103,6 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         "servers", "scenarios", "users", "repeats", "duration_s", "warmup_s", "workers", "threads",
         "pool_budget", "carrier_delay_ms", "loadgen_processes")}  # fmt: skip
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
+    pg_settings = PostgresSettings()
+    if pg_settings.database_url is None:
+        find_pg_bin(pg_settings)  # no binaries and no DATABASE_URL: say so before creating anything
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         probe = args.out / ".write-test"
@@ -175,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ergonomics_main(["--out", str(args.out)] if args.out else [])
     except (ConfigError, PostgresUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        # Only environment-backed settings classes get here (flags are validated by resolve_settings).
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper()
+        print(f"error: environment variable {name}: {first['msg']}", file=sys.stderr)
         return 2
     except ServerStartError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -52,7 +52,7 @@ _REMEDY = (
 class PostgresSettings(BaseSettings):
     """Where PostgreSQL comes from; the only reader of the environment in this module."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", env_ignore_empty=True)
 
     database_url: PostgresDsn | None = None
     pg_bin_dir: Path | None = None

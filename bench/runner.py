@@ -28,6 +28,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.exc import OperationalError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from bench import dbstate
 from bench.carrier_stub import CarrierStub
@@ -50,6 +52,15 @@ from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
 _JWT_SECRET = "benchmark-run-secret-" + "x" * 24  # production mode refuses the default secret
+# Database bookkeeping between cells survives a database restart of up to this long.
+_DB_RETRY_S = 30.0
+
+
+def _retrying_db() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception_type(OperationalError), stop=stop_after_delay(_DB_RETRY_S), wait=wait_fixed(0.5),
+        reraise=True,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,7 @@ class Runner:
         for cell in self.cells:
             self.rows[cell.id] = self._base_row(cell, "not run: interrupted")
         self._save()
+        self._link_latest()  # latest points at the run in progress, so it can be watched
         try:
             with _sigterm_as_interrupt(), self._progress() as progress:
                 task = progress.add_task("cells", total=len(self.cells), last="")
@@ -216,7 +228,6 @@ class Runner:
             self.metadata["finished_at"] = utc_now()
             self.metadata["cells_done"] = sum(1 for r in self.rows.values() if r["requests"] or r["valid"])
             self._save()
-            self._link_latest()
         return self.run_dir
 
     def _progress(self) -> Progress:
@@ -259,24 +270,24 @@ class Runner:
         config = ServerConfig(
             setup=SETUPS[server], database_url=url, carrier_url=carrier_url, workers=self.workers,
             threads=s.threads, pool_budget=s.pool_budget, cpus=self.placement.server_cpus,
-            app_env={"APP_ENV": "production", "JWT_SECRET": _JWT_SECRET, "CARRIER_TIMEOUT_S": "5"},
+            app_env=self._app_env(server),
         )  # fmt: skip
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
         try:
             with RunningServer(config, log_dir=log_dir) as live:
-                problems = verify_server(live.url, engine, seed_items=s.seed_items)
+                problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
                 if problems:
                     self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
                     return
                 dirty = False
                 for cell in cells:
                     if dirty:
-                        dbstate.reset(engine, baseline)
+                        _retrying_db()(dbstate.reset, engine, baseline)
                         dirty = False
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
-                        broken = dbstate.check_invariant(engine, baseline)
+                        broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
                         if broken:
                             row["valid"] = False
                             row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"],
@@ -289,10 +300,14 @@ class Runner:
                     if on_cell:
                         on_cell(cell, row)
                 if dirty:
-                    dbstate.reset(engine, baseline)
+                    _retrying_db()(dbstate.reset, engine, baseline)
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _app_env(self, server: str) -> dict[str, str]:
+        """App settings of every setup: production mode, so docs are off as they would be in production."""
+        return {"APP_ENV": "production", "JWT_SECRET": _JWT_SECRET, "CARRIER_TIMEOUT_S": "5"}
 
     def _ergonomics(self, url: str, carrier_url: str, progress: Progress) -> None:
         from bench.ergonomics import measure_ergonomics

@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # always_send=False: like Starlette's CORSMiddleware, add no CORS headers when there is no Origin.
     CORS(app, origins=settings.cors_origins, supports_credentials=True, always_send=False)
 
+    # The contract has one spelling per path: "/items//1" is an unknown route, not a redirect to "/items/1".
+    app.url_map.merge_slashes = False
     for blueprint in (health.bp, auth.bp, users.bp, items.bp, orders.bp):
         app.register_blueprint(blueprint)
     if not settings.is_production:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import atexit
 import threading
 from decimal import Decimal
+from typing import Annotated
 
 import httpx
 import structlog
 from flask import Flask, current_app
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from flask_app.config import get_settings
 from shared_models.exceptions import DomainError
@@ -30,8 +31,9 @@ class CarrierUnavailableError(DomainError):
 
 
 class _CarrierReply(BaseModel):
+    # Whatever the upstream sends must still serialise as a JSON number: no Infinity/NaN, no negatives.
     carrier: str
-    cost: Decimal
+    cost: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
     eta_days: int
 
 

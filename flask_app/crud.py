@@ -116,21 +116,14 @@ def create_order(*, session: Session, user: User, order_in: OrderCreate) -> Orde
     """Place an order in one transaction, locking its items; nothing changes if a line fails."""
     wanted = {line.item_id: line.quantity for line in order_in.lines}
     # Locking in id order means concurrent orders over the same items cannot deadlock.
-    locked = (
-        select(Item)
-        .where(Item.id.in_(wanted))
-        .order_by(Item.id)
-        .with_for_update()
-        # A copy of an item already in this session must take the locked row's values.
-        .execution_options(populate_existing=True)
-    )
+    locked = select(Item).where(Item.id.in_(wanted)).order_by(Item.id).with_for_update()
     items = {item.id: item for item in session.scalars(locked)}
-    if missing := sorted(wanted.keys() - items.keys()):
+    if missing := wanted.keys() - items.keys():
         session.rollback()
-        raise ItemNotFoundError(missing[0])
-    if short := sorted(item_id for item_id, qty in wanted.items() if items[item_id].stock < qty):
+        raise ItemNotFoundError(min(missing))
+    if short := [item_id for item_id, item in items.items() if item.stock < wanted[item_id]]:
         session.rollback()
-        raise InsufficientStockError(short[0])
+        raise InsufficientStockError(min(short))
 
     lines = [
         OrderItem(item_id=line.item_id, quantity=line.quantity, unit_price=items[line.item_id].price)

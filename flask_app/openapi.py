@@ -209,6 +209,8 @@ def _op(
         operation["requestBody"] = {"required": True, "content": form_content}
 
     described = [*errors, _401] if auth else list(errors)
+    if body or form:
+        described.append((400, "The body could not be parsed"))
     for code, description in described:
         # /health answers 503 with its own body; every other error is {"detail": "..."}.
         schema = _ref(HealthPublic) if code == 503 else _ref(Message)

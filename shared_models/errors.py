@@ -51,7 +51,9 @@ def validation_detail(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str 
 
 def dumps(content: Any) -> bytes:
     """Serialise a JSON body the way Starlette's JSONResponse does (compact, UTF-8)."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # A lone surrogate echoed back from the input cannot be UTF-8 encoded; replace it rather than fail.
+    return text.encode("utf-8", errors="replace")
 
 
 def validation_error_json(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int] = ()) -> bytes:

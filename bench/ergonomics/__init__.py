@@ -4,7 +4,7 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
 
 - loc: lines of code per file (`tokenize` + `ast`: blank lines, comment-only lines and docstrings excluded; a
   multi-line statement counts every physical line), each file mapped whole to a concern by the declared table
-  static.CONCERN_RULES; unknown files count as "other". shared_models/ (settings, models, schemas, security,
+  loc.CONCERN_RULES; unknown files count as "other". shared_models/ (settings, models, schemas, security,
   422 encoder) serves both apps and is counted for neither. Both apps are formatted by the same `ruff format`
   (line length 110), so line counts compare like with like.
 - type_hint_coverage: over every def / async def (nested included), the share of parameters (self/cls
@@ -15,7 +15,8 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
   excluded); paths_documented = how many of them the served document lists. automatic = the view serving
   /openapi.json (and, for FastAPI, `app.openapi`) is the framework's code, not the app's. hand_written_loc = LOC
   of the app's files of concern "openapi" plus the lines elsewhere that exist only for the docs
-  (static.doc_only_lines: summary=, responses=, tags=, ... and the constants only they use).
+  (loc.doc_only_lines: summary=, responses=, tags=, ... and the constants only they use); those lines also
+  stay in their file's concern under `loc` (FastAPI's are in its routes).
 - validation_quality: live.BAD_REQUESTS, sent to both running apps (authenticated cases with a real token);
   4xx_pct = share answered 4xx; names_field_pct = share whose 422 detail has the offending field in a `loc`.
 - background_tasks: built_in = the app imports a BackgroundTask(s) class from its framework; hand_written_loc =
@@ -25,11 +26,11 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
 - cold_start: cold_start_runs starts per app, alternating apps, each timed by RunningServer from Popen to the
   first 200 on /health (polled every 20 ms), median; import_s = median of 3 `python -c "import <module>;
   <module>.<factory>"` minus the median of 3 `python -c pass` (after one untimed warm-up run); idle RSS per
-  worker = RSS of the server's processes right after start divided by their count (gunicorn's master
-  included, as the harness's rss_per_worker_mb), median over the starts.
+  worker = mean RSS of the serving processes right after start (the leaves of RunningServer.tree(): gunicorn's
+  master, which serves nothing, is left out, since uvicorn at one worker has no master), median over starts.
 - install_footprint: the dependency closure of footprint.REQUIREMENTS over installed metadata (extras and
   environment markers evaluated with `packaging`).
-- concepts: static.framework_concepts, a proxy for the learning curve, not a measure of it.
+- concepts: structure.framework_concepts, a proxy for the learning curve, not a measure of it.
 - snippets: the source of the handler each framework dispatches GET /items/1 to (found through its route
   table), decorators included.
 """
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.ergonomics import footprint, live, static
+from bench.ergonomics import footprint, live, loc, structure
 from bench.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
 
 __all__ = ["APPS", "AppPackage", "main", "measure_ergonomics"]
@@ -72,7 +73,7 @@ class AppPackage:
 
     def sources(self) -> list[str]:
         """The text of every module of the package."""
-        return [path.read_text(encoding="utf-8") for path in static.python_files(self.directory)]
+        return [path.read_text(encoding="utf-8") for path in loc.python_files(self.directory)]
 
 
 # Starlette is FastAPI's foundation and Werkzeug Flask's: apps import from both layers, so both count.
@@ -108,24 +109,37 @@ def _introspect(framework: Framework, env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-def _static(app: AppPackage) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _SourceFacts:
+    """Everything measured from one app's source."""
+
+    loc: loc.LocReport
+    coverage: structure.TypeHintCoverage
+    async_routes: int
+    sync_routes: int
+    concepts: list[str]
+    openapi_loc: int
+    background_built_in: bool
+
+
+def _from_source(app: AppPackage) -> _SourceFacts:
     sources = app.sources()
-    loc = static.measure_loc(app.directory, relative_to=REPO_ROOT)
-    handlers = [h for source in sources for h in static.route_handlers(source)]
+    report = loc.measure_loc(app.directory, relative_to=REPO_ROOT)
+    handlers = [h for source in sources for h in structure.route_handlers(source)]
     doc_lines = sum(
-        static.doc_only_loc(path.read_text(encoding="utf-8"))
-        for path in static.python_files(app.directory)
-        if static.concern_of(path.relative_to(app.directory).as_posix()) != "openapi"
+        loc.doc_only_loc(path.read_text(encoding="utf-8"))
+        for path in loc.python_files(app.directory)
+        if loc.concern_of(path.relative_to(app.directory).as_posix()) != "openapi"
     )
-    return {
-        "loc": loc,
-        "coverage": static.type_hint_coverage(sources),
-        "async_routes": sum(h.is_async for h in handlers),
-        "sync_routes": sum(not h.is_async for h in handlers),
-        "concepts": static.framework_concepts(sources, app.framework_packages),
-        "openapi_loc": loc.by_concern["openapi"] + doc_lines,
-        "background_built_in": static.imports_name(sources, app.framework_packages, "BackgroundTask"),
-    }
+    return _SourceFacts(
+        loc=report,
+        coverage=structure.type_hint_coverage(sources),
+        async_routes=sum(h.is_async for h in handlers),
+        sync_routes=sum(not h.is_async for h in handlers),
+        concepts=structure.framework_concepts(sources, app.framework_packages),
+        openapi_loc=report.by_concern["openapi"] + doc_lines,
+        background_built_in=structure.imports_name(sources, app.framework_packages, "BackgroundTask"),
+    )
 
 
 def _automatic_openapi(app: AppPackage, introspection: dict[str, Any]) -> bool:
@@ -153,7 +167,7 @@ def _snippet(introspection: dict[str, Any]) -> str:
     where = introspection.get("snippet")
     if not where:
         return ""
-    return static.function_source(Path(where["file"]), where["name"], int(where["first_line"]))
+    return structure.function_source(Path(where["file"]), where["name"], int(where["first_line"]))
 
 
 def _validation(answers: dict[Framework, dict[str, live.CaseAnswer]]) -> dict[str, Any]:
@@ -191,7 +205,7 @@ def measure_ergonomics(
     if cold_start_runs < 1:
         raise ValueError(f"cold_start_runs must be >= 1, got {cold_start_runs}")
     configs = {fw: _config(fw, database_url, carrier_url) for fw in FRAMEWORKS}
-    code = {fw: _static(APPS[fw]) for fw in FRAMEWORKS}
+    code = {fw: _from_source(APPS[fw]) for fw in FRAMEWORKS}
     built = {fw: _introspect(fw, configs[fw].environment()) for fw in FRAMEWORKS}
     contract_routes = [tuple(route) for route in built["fastapi"]["routes"]]
 
@@ -216,16 +230,16 @@ def measure_ergonomics(
                 starts[fw].append(live.cold_start(make))
 
     result: dict[str, Any] = {
-        "loc": {fw: code[fw]["loc"].by_concern for fw in FRAMEWORKS},
-        "loc_files": {fw: code[fw]["loc"].by_file for fw in FRAMEWORKS},
+        "loc": {fw: code[fw].loc.by_concern for fw in FRAMEWORKS},
+        "loc_files": {fw: code[fw].loc.by_file for fw in FRAMEWORKS},
         "type_hint_coverage": {
             fw: {
-                "params_pct": code[fw]["coverage"].params_pct,
-                "returns_pct": code[fw]["coverage"].returns_pct,
-                "params": code[fw]["coverage"].params,
-                "params_annotated": code[fw]["coverage"].params_annotated,
-                "functions": code[fw]["coverage"].functions,
-                "returns_annotated": code[fw]["coverage"].returns_annotated,
+                "params_pct": code[fw].coverage.params_pct,
+                "returns_pct": code[fw].coverage.returns_pct,
+                "params": code[fw].coverage.params,
+                "params_annotated": code[fw].coverage.params_annotated,
+                "functions": code[fw].coverage.functions,
+                "returns_annotated": code[fw].coverage.returns_annotated,
             }
             for fw in FRAMEWORKS
         },
@@ -235,21 +249,24 @@ def measure_ergonomics(
                 "automatic": _automatic_openapi(APPS[fw], built[fw]),
                 "paths_documented": openapi_live[fw][1],
                 "paths_total": len(contract_routes),
-                "hand_written_loc": code[fw]["openapi_loc"],
+                "hand_written_loc": code[fw].openapi_loc,
             }
             for fw in FRAMEWORKS
         },
         "validation_quality": _validation(answers),
         "background_tasks": {
-            fw: {"built_in": code[fw]["background_built_in"], "hand_written_loc": code[fw]["loc"].by_concern["background"]}
+            fw: {
+                "built_in": code[fw].background_built_in,
+                "hand_written_loc": code[fw].loc.by_concern["background"],
+            }
             for fw in FRAMEWORKS
         },
         "async_support": {
             fw: {
-                "async_routes": code[fw]["async_routes"],
-                "sync_routes": code[fw]["sync_routes"],
+                "async_routes": code[fw].async_routes,
+                "sync_routes": code[fw].sync_routes,
                 "native": bool(built[fw]["asgi"]),
-                "notes": _async_notes(bool(built[fw]["asgi"]), code[fw]["async_routes"], code[fw]["sync_routes"]),
+                "notes": _async_notes(bool(built[fw]["asgi"]), code[fw].async_routes, code[fw].sync_routes),
             }
             for fw in FRAMEWORKS
         },
@@ -258,14 +275,14 @@ def measure_ergonomics(
                 "median_s": round(statistics.median(s.ready_s for s in starts[fw]), 4),
                 "samples": [s.ready_s for s in starts[fw]],
                 "import_s": imports[fw],
-                "idle_rss_per_worker_mb": round(statistics.median(s.rss_per_process_mb for s in starts[fw]), 1),
+                "idle_rss_per_worker_mb": round(statistics.median(s.rss_per_worker_mb for s in starts[fw]), 1),
             }
             for fw in FRAMEWORKS
         },
         "install_footprint": {fw: footprint.dependency_closure(footprint.REQUIREMENTS[fw]) for fw in FRAMEWORKS},
         "concepts": {
-            **{fw: len(code[fw]["concepts"]) for fw in FRAMEWORKS},
-            **{f"{fw}_names": code[fw]["concepts"] for fw in FRAMEWORKS},
+            **{fw: len(code[fw].concepts) for fw in FRAMEWORKS},
+            **{f"{fw}_names": code[fw].concepts for fw in FRAMEWORKS},
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
     }

@@ -51,7 +51,7 @@ def _fastapi() -> dict[str, Any]:
     snippet: dict[str, Any] | None = None
     openapi: dict[str, Any] | None = None
     for route, view in _fastapi_routes(app):
-        methods: set[str] = set(view.methods or ())
+        methods: set[str] = set(getattr(view, "methods", None) or ())
         if isinstance(route, APIRoute):
             if view.include_in_schema:
                 routes += [(method, view.path) for method in methods if method != "HEAD"]
@@ -59,7 +59,7 @@ def _fastapi() -> dict[str, Any]:
             matches = compile_path(view.path)[0].fullmatch(SNIPPET_PATH) is not None
             if snippet is None and matches and SNIPPET_METHOD in methods:
                 snippet = _where(view.endpoint)
-        elif view.path == app.openapi_url:
+        elif getattr(view, "path", None) == app.openapi_url:
             openapi = _where(view.endpoint)
     if openapi is not None:
         # An app that replaces FastAPI's generator (`app.openapi = custom`) writes its document by hand.

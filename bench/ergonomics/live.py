@@ -73,9 +73,7 @@ BAD_REQUESTS: tuple[BadRequest, ...] = (
         content_type="text/plain",
     ),
     BadRequest("body_missing_field", "POST", "/auth/register", "password", json_body={"email": _EMAIL.format(n=2)}),
-    BadRequest(
-        "body_wrong_type", "POST", "/auth/register", "email", json_body={"email": ["a"], "password": _PASSWORD}
-    ),
+    BadRequest("body_wrong_type", "POST", "/auth/register", "email", json_body={"email": ["a"], "password": _PASSWORD}),
     BadRequest(
         "body_extra_long_string",
         "POST",
@@ -235,28 +233,44 @@ def import_times(
     return {name: round(statistics.median(samples[name]) - bare, 4) for name in codes}
 
 
-def idle_rss_per_process_mb(processes: Sequence[psutil.Process]) -> float:
-    """Sum of the processes' RSS divided by their count, in MiB (the harness's rss_per_worker_mb)."""
-    rss = 0
-    alive = 0
+def serving_processes(processes: Sequence[psutil.Process]) -> list[psutil.Process]:
+    """The processes that serve requests: the leaves of the tree (a lone process serves by itself)."""
+    pids = {p.pid for p in processes}
+    parents: set[int] = set()
     for process in processes:
         try:
-            rss += process.memory_info().rss
-            alive += 1
+            parents.add(process.ppid())
         except psutil.NoSuchProcess:
             continue
-    return round(rss / alive / _MIB, 1) if alive else 0.0
+    return [p for p in processes if p.pid not in parents & pids]
+
+
+def idle_rss_per_worker_mb(processes: Sequence[psutil.Process]) -> float:
+    """Mean RSS of the serving processes, in MiB.
+
+    A supervisor that serves nothing (gunicorn's master) is left out: uvicorn at one worker has none, so
+    dividing the whole tree by its size would credit one stack with a half-empty process.
+    """
+    rss: list[int] = []
+    for process in serving_processes(processes):
+        try:
+            rss.append(process.memory_info().rss)
+        except psutil.NoSuchProcess:
+            continue
+    return round(statistics.fmean(rss) / _MIB, 1) if rss else 0.0
 
 
 @dataclass
 class StartSample:
-    """One cold start: seconds from Popen to the first 200 on /health, and idle RSS per process."""
+    """One cold start: seconds from Popen to the first 200 on /health, and idle RSS per worker."""
 
     ready_s: float
-    rss_per_process_mb: float
+    rss_per_worker_mb: float
+    processes: int
 
 
 def cold_start(make_server: Callable[[], RunningServer]) -> StartSample:
     """Start one server, record RunningServer.ready_after_s and its idle RSS, stop it."""
     with make_server() as server:
-        return StartSample(round(server.ready_after_s, 4), idle_rss_per_process_mb(server.tree()))
+        tree = server.tree()
+        return StartSample(round(server.ready_after_s, 4), idle_rss_per_worker_mb(tree), len(tree))

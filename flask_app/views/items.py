@@ -78,6 +78,8 @@ def delete_item(item_id: int) -> Response:
 def shipping_quote(item_id: int, query: ShippingQuoteQuery) -> Response:
     """Quote shipping of one item to a ZIP code, from the carrier."""
     item = _get_item_or_404(item_id)
+    # Hand the pooled connection back before waiting on the carrier: the item is all this request needs.
+    get_session().close()
     quote = carrier.fetch_shipping_quote(
         carrier.get_client(), carrier_url=str(get_settings().carrier_url), item=item, zip_code=query.zip
     )

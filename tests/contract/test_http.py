@@ -133,7 +133,7 @@ def test_body_just_under_limit_is_not_413(client: httpx.Client) -> None:
 
 
 # --- routing ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/nope", "/items/1/nope", "/health/", "/auth", "/"])
+@pytest.mark.parametrize("path", ["/nope", "/items/1/nope", "/health/", "/auth", "/", "/items//1", "//health"])
 def test_unknown_route_is_404(client: httpx.Client, path: str) -> None:
     assert_detail(client.get(path), 404, "Not Found")
 

@@ -1,0 +1,7 @@
+"""Sample db module."""
+
+ENGINE = None
+
+
+def get_session():
+    return ENGINE

@@ -1,0 +1,3 @@
+"""No rule names this file: it counts as other."""
+
+VALUE = 1

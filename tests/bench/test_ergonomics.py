@@ -1,0 +1,313 @@
+"""The ergonomics counters on fixture modules with known counts, the footprint closure, and one end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.carrier_stub import CarrierStub
+from bench.ergonomics import measure_ergonomics
+from bench.ergonomics.footprint import REQUIREMENTS, dependency_closure
+from bench.ergonomics.live import BAD_REQUESTS, SAMPLE_CASE, BadRequest, factory_of, names_field, serving_processes
+from bench.ergonomics.loc import CONCERNS, code_lines, concern_of, count_loc, doc_only_lines, measure_loc
+from bench.ergonomics.structure import (
+    framework_concepts,
+    function_source,
+    imports_name,
+    route_handlers,
+    type_hint_coverage,
+)
+from bench.servers import FRAMEWORKS, SETUPS
+
+FIXTURES = Path(__file__).parent / "ergonomics_fixtures"
+SAMPLE_APP = FIXTURES / "sample_app"
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+# --- lines of code ---------------------------------------------------------------------------------------
+def test_loc_excludes_blank_lines_comments_and_docstrings() -> None:
+    # Counted by hand in loc_sample.py: import 1, multi-line constant 3, function 3, class 2,
+    # method 1 + its 4-line return, call() 2.
+    assert count_loc(_read(FIXTURES / "loc_sample.py")) == 16
+
+
+def test_code_lines_are_the_lines_with_code() -> None:
+    source = (
+        '"""Doc."""\n\n# comment\nx = (\n    1,  # trailing\n)\n\ndef f():\n    """Doc."""\n    return """a\nb"""\n'
+    )
+    assert code_lines(source) == {4, 5, 6, 8, 10, 11}
+
+
+def test_a_string_that_is_not_the_first_statement_is_code() -> None:
+    assert count_loc('x = 1\n"""not a docstring"""\n') == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "concern"),
+    [
+        ("routes/items.py", "routes"),
+        ("routes/__init__.py", "routes"),
+        ("views/orders.py", "routes"),
+        ("validation.py", "validation"),
+        ("auth.py", "auth"),
+        ("deps.py", "auth"),
+        ("db.py", "db"),
+        ("background.py", "background"),
+        ("middleware.py", "middleware"),
+        ("hooks.py", "middleware"),
+        ("main.py", "app_setup"),
+        ("__init__.py", "app_setup"),
+        ("errors.py", "app_setup"),
+        ("openapi.py", "openapi"),
+        ("crud.py", "crud"),
+        ("carrier.py", "other"),
+        ("mystery.py", "other"),
+        ("utils/__init__.py", "other"),
+    ],
+)
+def test_concern_mapping(path: str, concern: str) -> None:
+    assert concern_of(path) == concern
+
+
+def test_loc_per_file_and_per_concern_of_a_package() -> None:
+    report = measure_loc(SAMPLE_APP)
+    assert report.by_file == {
+        "sample_app/__init__.py": {"concern": "app_setup", "loc": 3},
+        "sample_app/db.py": {"concern": "db", "loc": 3},
+        "sample_app/mystery.py": {"concern": "other", "loc": 1},
+        "sample_app/openapi.py": {"concern": "openapi", "loc": 4},
+        "sample_app/routes/__init__.py": {"concern": "routes", "loc": 0},
+        "sample_app/routes/items.py": {"concern": "routes", "loc": 26},
+    }
+    assert report.by_concern == {
+        **dict.fromkeys(CONCERNS, 0),
+        "app_setup": 3,
+        "db": 3,
+        "other": 1,
+        "openapi": 4,
+        "routes": 26,
+        "total": 37,
+    }
+
+
+def test_doc_only_lines_are_documentation_keywords_and_their_constants() -> None:
+    source = _read(SAMPLE_APP / "routes" / "items.py")
+    lines = source.splitlines()
+    documented = {lines[n - 1].strip() for n in doc_only_lines(source)}
+    # `tags=` shares its line with the router itself and `status_code=` has behaviour: neither counts.
+    assert documented == {
+        "_NOT_FOUND = {",
+        'status.HTTP_404_NOT_FOUND: {"description": "Item not found"},',
+        "}",
+        'summary="Read an item",',
+        "responses=_NOT_FOUND,",
+    }
+
+
+def test_a_description_given_to_abort_is_not_documentation() -> None:
+    source = 'abort(\n    404,\n    description="Item not found",\n)\n'
+    assert doc_only_lines(source) == set()
+
+
+# --- type hints ------------------------------------------------------------------------------------------
+def test_type_hint_coverage() -> None:
+    coverage = type_hint_coverage([_read(FIXTURES / "hints_sample.py")])
+    assert (coverage.functions, coverage.returns_annotated) == (5, 3)
+    assert (coverage.params, coverage.params_annotated) == (9, 5)
+    assert coverage.params_pct == 55.6
+    assert coverage.returns_pct == 60.0
+
+
+def test_type_hint_coverage_of_nothing_is_vacuously_full() -> None:
+    coverage = type_hint_coverage(["x = 1\n"])
+    assert (coverage.params_pct, coverage.returns_pct) == (100.0, 100.0)
+
+
+# --- routes ----------------------------------------------------------------------------------------------
+def test_route_handlers_async_and_sync() -> None:
+    handlers = route_handlers(_read(SAMPLE_APP / "routes" / "items.py"))
+    assert [(h.name, h.is_async) for h in handlers] == [
+        ("list_items", True),
+        ("read_item", True),
+        ("replace_item", True),
+        ("delete_item", False),
+        ("legacy_view", False),
+    ]
+
+
+def test_decorators_without_a_path_are_not_routes() -> None:
+    source = (
+        "@cache.get\ndef a(): ...\n\n@cache.get(key)\ndef b(): ...\n\n@bp.route('/x', methods=['GET'])\ndef c(): ...\n"
+    )
+    assert [h.name for h in route_handlers(source)] == ["c"]
+
+
+# --- concepts --------------------------------------------------------------------------------------------
+def test_framework_concepts() -> None:
+    concepts = framework_concepts([_read(FIXTURES / "concepts_sample.py")], ("flask", "werkzeug"))
+    assert concepts == [
+        "Blueprint",
+        "Blueprint.get",
+        "Flask",
+        "Flask.config",
+        "Flask.register_blueprint",
+        "HTTPException",
+        "HTTPException.code",
+        "Response",
+        "abort",
+        "g",
+        "jsonify",
+        "request",
+        "request.args",
+        "request.headers",
+    ]
+
+
+def test_concepts_are_distinct_across_modules_and_ignore_other_packages() -> None:
+    first = "from fastapi import APIRouter, Depends\nrouter = APIRouter()\n@router.get('/a')\ndef a(): ...\n"
+    second = "from fastapi import Depends\nfrom pydantic import BaseModel\nrouter = make()\nrouter.get('/b')\n"
+    assert framework_concepts([first, second], ("fastapi",)) == ["APIRouter", "APIRouter.get", "Depends"]
+
+
+def test_imports_name() -> None:
+    source = "from fastapi import BackgroundTasks\n"
+    assert imports_name([source], ("fastapi",), "BackgroundTask")
+    assert not imports_name([source], ("flask",), "BackgroundTask")
+
+
+def test_function_source_includes_decorators() -> None:
+    snippet = function_source(SAMPLE_APP / "routes" / "items.py", "read_item", first_line=18)
+    assert snippet.startswith("@router.get(\n")
+    assert snippet.rstrip().endswith('return {"id": item_id}')
+
+
+# --- install footprint -----------------------------------------------------------------------------------
+_GRAPH: dict[str, list[str]] = {
+    "app": ["Web[fast]>=1", "db; python_version < '3'", "missing-dist"],
+    "web": ["core", "speedups; extra == 'fast'", "docs-tool; extra == 'docs'"],
+    "core": ["web"],  # a cycle
+    "lib": ["web[fast]"],
+    "speedups": [],
+    "db": [],
+    "docs-tool": [],
+}
+
+
+def _requires(name: str) -> list[str] | None:
+    return _GRAPH.get(name)
+
+
+def test_closure_follows_extras_evaluates_markers_and_survives_cycles() -> None:
+    footprint = dependency_closure(["app"], requires=_requires)
+    assert footprint == {
+        "distributions": 5,
+        "names": ["app", "core", "missing-dist", "speedups", "web"],
+    }
+
+
+def test_closure_expands_a_distribution_again_for_new_extras() -> None:
+    assert dependency_closure(["web"], requires=_requires)["names"] == ["core", "web"]
+    assert dependency_closure(["Web", "lib"], requires=_requires)["names"] == ["core", "lib", "speedups", "web"]
+
+
+def test_declared_stacks_resolve_in_this_environment() -> None:
+    for framework, requirements in REQUIREMENTS.items():
+        names = dependency_closure(requirements)["names"]
+        assert framework in names
+        assert "pydantic" in names
+
+
+# --- live helpers ----------------------------------------------------------------------------------------
+def test_names_field_looks_in_loc_lists() -> None:
+    body = {"detail": [{"type": "missing", "loc": ["body", "password"], "msg": "Field required"}]}
+    assert names_field(body, "password")
+    assert not names_field(body, "email")
+    assert not names_field({"detail": "Not Found"}, "email")
+    assert not names_field("text", "email")
+
+
+def test_bad_requests_are_unique_and_describable() -> None:
+    names = [case.name for case in BAD_REQUESTS]
+    assert len(names) == len(set(names)) >= 15
+    assert SAMPLE_CASE in names
+    long = BadRequest("x", "POST", "/p", "f", json_body={"f": "y" * 500})
+    assert len(long.describe()) < 120
+
+
+def test_factory_of_every_setup() -> None:
+    factories = {factory_of(setup) for setup in SETUPS.values()}
+    assert factories == {("fastapi_app.main", "create_app"), ("flask_app", "create_app")}
+
+
+@dataclass
+class _FakeProcess:
+    pid: int
+    parent: int
+
+    def ppid(self) -> int:
+        return self.parent
+
+
+def test_serving_processes_leave_out_a_supervisor() -> None:
+    master, worker_a, worker_b = _FakeProcess(10, 1), _FakeProcess(11, 10), _FakeProcess(12, 10)
+    assert serving_processes([master, worker_a, worker_b]) == [worker_a, worker_b]  # type: ignore[list-item]
+    assert serving_processes([master]) == [master]  # type: ignore[list-item]
+
+
+# --- end to end ------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_measure_ergonomics_against_the_real_apps(
+    fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path: Path
+) -> None:
+    out = tmp_path / "ergonomics.json"
+    result = measure_ergonomics(database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2)
+    assert json.loads(out.read_text()) == result
+    assert set(result) == {
+        "loc",
+        "loc_files",
+        "type_hint_coverage",
+        "openapi",
+        "validation_quality",
+        "background_tasks",
+        "async_support",
+        "cold_start",
+        "install_footprint",
+        "concepts",
+        "snippets",
+    }
+    for fw in FRAMEWORKS:
+        loc: dict[str, int] = result["loc"][fw]
+        assert set(loc) == {*CONCERNS, "total"}
+        assert loc["total"] == sum(loc[c] for c in CONCERNS) > 0
+        files: dict[str, dict[str, Any]] = result["loc_files"][fw]
+        for concern in CONCERNS:
+            assert loc[concern] == sum(f["loc"] for f in files.values() if f["concern"] == concern)
+        assert 0 < result["type_hint_coverage"][fw]["params_pct"] <= 100
+        assert result["openapi"][fw]["paths_total"] > 0
+        assert result["validation_quality"][fw]["4xx_pct"] == 100.0
+        starts = result["cold_start"][fw]
+        assert len(starts["samples"]) == 2
+        assert starts["median_s"] > 0
+        assert starts["import_s"] > 0
+        assert starts["idle_rss_per_worker_mb"] > 0
+        assert result["install_footprint"][fw]["distributions"] == len(result["install_footprint"][fw]["names"])
+        assert result["concepts"][fw] == len(result["concepts"][f"{fw}_names"]) > 0
+        assert "def " in result["snippets"][fw]
+        routes = result["async_support"][fw]
+        assert routes["async_routes"] + routes["sync_routes"] > 0
+    assert result["openapi"]["fastapi"]["served"]
+    assert result["openapi"]["fastapi"]["automatic"]
+    assert result["openapi"]["fastapi"]["paths_documented"] == result["openapi"]["fastapi"]["paths_total"]
+    assert result["openapi"]["flask"]["hand_written_loc"] >= result["loc"]["flask"]["openapi"]
+    assert result["async_support"]["fastapi"]["native"]
+    assert not result["async_support"]["flask"]["native"]
+    assert result["background_tasks"]["fastapi"]["built_in"]
+    assert result["validation_quality"]["cases"] == len(result["validation_quality"]["per_case"])

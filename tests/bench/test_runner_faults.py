@@ -1,0 +1,146 @@
+"""The harness under faults: a server that cannot start, Ctrl-C, a database restart, missing prerequisites."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from bench.carrier_stub import CarrierStub
+from bench.cli import main
+from bench.config import resolve_settings
+from bench.postgres import EmbeddedPostgres, ExternalPostgres
+from bench.runner import Cell, Runner
+from bench.servers import SETUPS, RunningServer, ServerConfig, ServerStartError
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_port_in_use_gives_a_clear_error_with_the_log_tail(fresh_db: Callable[[], str], carrier: CarrierStub) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        config = ServerConfig(setup=SETUPS["flask-gunicorn-sync"], database_url=fresh_db(), carrier_url=carrier.url,
+                              port=port)  # fmt: skip
+        with pytest.raises(ServerStartError) as info:
+            RunningServer(config).start(timeout_s=15)
+    message = str(info.value)
+    assert "flask-gunicorn-sync" in message
+    assert "last lines of" in message
+    assert "address already in use" in message.lower()
+
+
+def test_missing_postgres_is_one_clear_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PG_BIN_DIR", str(tmp_path))
+    assert main(["run", "--profile", "smoke", "--out", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: PG_BIN_DIR=")
+    assert "DATABASE_URL" in err
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+def _use_session_postgres(monkeypatch: pytest.MonkeyPatch, pg_server: EmbeddedPostgres | ExternalPostgres) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_server.admin_url)
+
+
+def _tiny(servers: str, scenarios: str, **extra: Any) -> Any:
+    overrides = {"servers": servers.split(","), "scenarios": scenarios.split(","), "users": [2], "duration_s": 1.0,
+                 "warmup_s": 0.3, "seed_users": 20, "seed_items": 100, "seed_orders": 5, **extra}  # fmt: skip
+    return resolve_settings("smoke", overrides)
+
+
+def test_a_setup_that_fails_to_start_is_flagged_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
+) -> None:
+    _use_session_postgres(monkeypatch, pg_server)
+    runner = Runner(_tiny("flask-gunicorn-sync,fastapi-uvicorn", "health"), tmp_path)
+    good_env = runner._app_env
+
+    def _broken_for_flask(server: str) -> dict[str, str]:
+        env = good_env(server)
+        return {**env, "DB_POOL_SIZE": "0"} if server.startswith("flask") else env  # settings refuse pool size 0
+
+    monkeypatch.setattr(runner, "_app_env", _broken_for_flask)
+    run_dir = runner.run()
+    rows = {row["server"]: row for row in json.loads((run_dir / "summary.json").read_text())}
+    assert rows["flask-gunicorn-sync"]["valid"] is False
+    assert rows["flask-gunicorn-sync"]["invalid_reason"].startswith("server failed to start")
+    assert rows["fastapi-uvicorn"]["valid"] is True
+    assert rows["fastapi-uvicorn"]["rps"] > 0
+
+
+def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
+    monkeypatch: pytest.MonkeyPatch, pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
+) -> None:
+    if not isinstance(pg_server, EmbeddedPostgres):
+        pytest.skip("restarting the database needs the embedded PostgreSQL (DATABASE_URL is set)")
+    _use_session_postgres(monkeypatch, pg_server)
+    settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=2.5, warmup_s=0.3)
+    runner = Runner(settings, tmp_path)
+    restarter: list[threading.Thread] = []
+
+    def _restart_during_next_cell(cell: Cell, row: dict[str, Any]) -> None:
+        if cell.repeat == 1:
+            # Locust needs about a second to start; the outage then falls inside repeat 2's window.
+            thread = threading.Thread(target=lambda: (time.sleep(1.5), pg_server.restart(down_s=1.0)))
+            thread.start()
+            restarter.append(thread)
+
+    started = time.monotonic()
+    run_dir = runner.run(on_cell=_restart_during_next_cell)
+    for thread in restarter:
+        thread.join()
+    assert time.monotonic() - started < 120
+    rows = {row["repeat"]: row for row in json.loads((run_dir / "summary.json").read_text())}
+    assert rows[1]["valid"] is True
+    assert rows[2]["failures"] > 0
+    assert rows[2]["valid"] is False
+    assert "error rate" in rows[2]["invalid_reason"]
+    assert rows[3]["valid"] is True, rows[3]["invalid_reason"]  # the pool recovered (pre-ping)
+
+
+def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
+    pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
+) -> None:
+    env = {**os.environ, "DATABASE_URL": pg_server.admin_url, "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--servers", "fastapi-uvicorn",
+           "--scenarios", "health,item,list,upstream", "--users", "2", "--duration", "2", "--warmup", "0.3",
+           "--out", str(tmp_path), "--no-report"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    summary = tmp_path / "latest" / "summary.json"
+    deadline = time.monotonic() + 90
+    finished: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not finished:
+        time.sleep(0.3)
+        if summary.exists():
+            finished = [r for r in json.loads(summary.read_text()) if r["valid"]]
+    assert finished, "no cell finished within 90 s"
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "the run should have live children (server, locust, stub)"
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=20)
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [], [(p.pid, p.name()) for p in alive]
+    assert code == 130
+    rows = json.loads(summary.read_text())
+    assert [r["cell_id"] for r in rows if r["valid"]][: len(finished)] == [r["cell_id"] for r in finished]
+    assert any(r["invalid_reason"] == "not run: interrupted" for r in rows)
+    metadata = json.loads((tmp_path / "latest" / "metadata.json").read_text())
+    assert metadata["interrupted"] is True
+    assert metadata["finished_at"]

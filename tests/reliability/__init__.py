@@ -1,0 +1,1 @@
+"""Reliability and security suite: hostile input, auth attacks, concurrency and injected faults."""
