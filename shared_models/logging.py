@@ -12,6 +12,8 @@ def configure_logging(level: str) -> None:
     """Send structlog and stdlib logs as JSON lines to stderr, filtered at `level`."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=numeric, force=True)
+    # httpx logs every upstream request at INFO; under load that is a log line per carrier call in both apps.
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
