@@ -139,6 +139,12 @@ class CarrierStub:
 
     def stop(self) -> None:
         """Stop the stub process."""
+        from bench.processes import interrupts_deferred
+
+        with interrupts_deferred():
+            self._stop()
+
+    def _stop(self) -> None:
         if self._process and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGTERM)
             try:

@@ -148,7 +148,8 @@ def _serve(args: argparse.Namespace) -> int:
                                   port=args.port, app_env={"LOG_LEVEL": "info"})  # fmt: skip
             with RunningServer(config) as live:
                 _console.print(f"{setup.name}: {' '.join(live.command)}")
-                print(f"serving {args.framework} at {live.url}  (docs: {live.url}/docs)  — Ctrl-C to stop")
+                docs = "/docs" if setup.framework == "fastapi" else "/openapi.json"
+                print(f"serving {args.framework} at {live.url}  (API description: {live.url}{docs})  — Ctrl-C to stop")
                 try:
                     while live.tree():
                         time.sleep(0.5)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.servers import process_tree
+from bench.processes import interrupts_deferred, process_tree
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _LOCUST = Path(sys.executable).with_name("locust")
@@ -91,6 +91,10 @@ class LocustRun:
 
     def kill(self) -> None:
         """End the whole Locust process group now."""
+        with interrupts_deferred():
+            self._kill()
+
+    def _kill(self) -> None:
         procs = self.tree()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)

@@ -26,6 +26,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from bench.processes import interrupts_deferred
+
 # Benchmark-friendly server settings: the cluster is disposable, so durability is traded for stable timings.
 SERVER_SETTINGS: dict[str, str] = {
     "fsync": "off",  # no disk flushes: the data dies with the cluster anyway, and flushes add latency noise
@@ -278,6 +280,10 @@ class EmbeddedPostgres(_Server):
 
     def stop(self) -> None:
         """Stop the server and remove its directory; safe to call twice."""
+        with interrupts_deferred():
+            self._stop()
+
+    def _stop(self) -> None:
         try:
             self._shutdown()
         finally:

@@ -23,6 +23,8 @@ from typing import Literal
 import httpx
 import psutil
 
+from bench.processes import interrupts_deferred, process_tree
+
 Framework = Literal["fastapi", "flask"]
 FRAMEWORKS: tuple[Framework, ...] = ("fastapi", "flask")
 _BIN = Path(sys.executable).parent
@@ -102,15 +104,6 @@ def free_port() -> int:
 def pool_size_per_process(budget: int, workers: int) -> int:
     """Split one total DB connection budget evenly over the worker processes (at least one each)."""
     return max(1, budget // workers)
-
-
-def process_tree(pid: int) -> list[psutil.Process]:
-    """The process and all its descendants that are still alive."""
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 @dataclass
@@ -230,6 +223,11 @@ class RunningServer:
         """SIGTERM the whole process group, SIGKILL whatever is left after timeout_s."""
         if self._process is None:
             return
+        with interrupts_deferred():
+            self._stop(timeout_s)
+
+    def _stop(self, timeout_s: float) -> None:
+        assert self._process is not None
         survivors = self.tree()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, signal.SIGTERM)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import time
+
 import httpx
 import pytest
 import schemathesis
@@ -134,9 +136,11 @@ def _fuzz(
     total, failures = 0, []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            t0 = time.perf_counter()
             count, failure = _fuzz_operation(
                 operation, mode, base_url=server.url, headers=bearer(token), max_examples=max_examples
             )
+            print("TIMING", operation.label, mode.value, count, round(time.perf_counter() - t0, 2))
             total += count
             if failure:
                 failures.append(failure)
