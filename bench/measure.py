@@ -28,20 +28,29 @@ class Sample:
     server_rss_mb: float
     server_processes: int
     loadgen_cpu_s: dict[int, float]
+    worker_rss_mb: float = float("nan")
 
 
-def _tree_usage(procs: list[psutil.Process]) -> tuple[float, float, int]:
+def _tree_usage(procs: list[psutil.Process]) -> tuple[float, float, int, float]:
+    """CPU seconds and RSS summed over a tree, its size, and the mean RSS of the processes that serve requests.
+
+    A tree of one process serves requests itself (uvicorn with one worker); in a larger tree the root is a
+    supervisor (gunicorn's arbiter, uvicorn's multi-process manager) and only its children serve.
+    """
     cpu = rss = 0.0
-    alive = 0
-    for proc in procs:
+    worker_rss: list[float] = []
+    for index, proc in enumerate(procs):
         try:
             times = proc.cpu_times()
             cpu += times.user + times.system
-            rss += proc.memory_info().rss / 1_048_576
-            alive += 1
+            mb = proc.memory_info().rss / 1_048_576
         except psutil.Error:
             continue
-    return cpu, rss, alive
+        rss += mb
+        if index > 0 or len(procs) == 1:
+            worker_rss.append(mb)
+    mean_worker = sum(worker_rss) / len(worker_rss) if worker_rss else float("nan")
+    return cpu, rss, len(worker_rss) + (1 if len(procs) > 1 else 0), mean_worker
 
 
 class ResourceSampler:
@@ -59,7 +68,7 @@ class ResourceSampler:
         self._thread = threading.Thread(target=self._run, name="resource-sampler", daemon=True)
 
     def _take(self) -> None:
-        server_cpu, server_rss, alive = _tree_usage(self._server_tree())
+        server_cpu, server_rss, alive, worker_rss = _tree_usage(self._server_tree())
         loadgen: dict[int, float] = {}
         for proc in self._loadgen_tree():
             try:
@@ -67,7 +76,7 @@ class ResourceSampler:
                 loadgen[proc.pid] = times.user + times.system
             except psutil.Error:
                 continue
-        self.samples.append(Sample(time.time(), server_cpu, server_rss, alive, loadgen))
+        self.samples.append(Sample(time.time(), server_cpu, server_rss, alive, loadgen, worker_rss))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -89,17 +98,18 @@ class ResourceSampler:
         first = before[-1] if before else (inside[0] if inside else None)
         last = inside[-1] if inside else None
         if first is None or last is None or last.at <= first.at:
-            return WindowUsage(float("nan"), float("nan"), 0, float("nan"))
+            return WindowUsage(float("nan"), float("nan"), 0, float("nan"), float("nan"))
         span = last.at - first.at
         peak_rss = max(s.server_rss_mb for s in inside)
         processes = max(s.server_processes for s in inside)
+        worker_rss = max(s.worker_rss_mb for s in inside)
         loadgen_pct = max(
             ((last.loadgen_cpu_s.get(pid, cpu) - cpu) / span * 100 for pid, cpu in first.loadgen_cpu_s.items()),
             default=float("nan"),
         )
         # Scale the sampled CPU to the exact window so cpu per request is not biased by sampling phase.
         cpu = (last.server_cpu_s - first.server_cpu_s) * ((end - start) / span)
-        return WindowUsage(cpu, peak_rss, processes, loadgen_pct)
+        return WindowUsage(cpu, peak_rss, processes, loadgen_pct, worker_rss)
 
     def write_csv(self, path: Path, window_start: float) -> None:
         """Write the samples (t relative to the window start; negative during warm-up)."""
@@ -120,6 +130,7 @@ class WindowUsage:
     server_rss_mb: float
     server_processes: int
     loadgen_cpu_pct: float
+    worker_rss_mb: float = float("nan")
 
 
 @dataclass

@@ -57,7 +57,7 @@ def measured_row(base: Mapping[str, Any], load: LoadResult, usage: WindowUsage, 
         server_cpu_s=usage.server_cpu_s,
         server_cpu_pct=usage.server_cpu_s / duration_s * 100 if duration_s > 0 else float("nan"),
         server_rss_mb=usage.server_rss_mb,
-        rss_per_worker_mb=(usage.server_rss_mb / usage.server_processes) if usage.server_processes else float("nan"),
+        rss_per_worker_mb=usage.worker_rss_mb,
         loadgen_cpu_pct=usage.loadgen_cpu_pct,
     )
     for column, percentile in PERCENTILES.items():

@@ -55,6 +55,9 @@ class Step:
     # CORS preflights are answered by the CORS layers (Starlette's CORSMiddleware, flask-cors): only the status
     # and the headers a browser acts on are contract; their bodies and extra headers are not.
     preflight: bool = False
+    # The count of an unfiltered listing depends on what earlier tests created on that server (under xdist the
+    # two servers of a worker see different tests); the per-app tests check it against the database.
+    volatile_count: bool = False
 
 
 def _resolve(value: Value, ctx: Ctx) -> Any:
@@ -129,6 +132,8 @@ def _answer(response: httpx.Response, normalise: Normaliser, step: Step) -> dict
         return {"status": response.status_code, "headers": headers}
     if response.content and response.headers.get("content-type", "").startswith("application/json"):
         body: Any = normalise(response.json(), step.kind)
+        if step.volatile_count and isinstance(body, dict) and "count" in body:
+            body["count"] = "<count of every item>"
     else:
         body = response.content
     return {"status": response.status_code, "headers": headers, "body": body}
@@ -178,12 +183,12 @@ def _public_steps() -> list[Step]:
     quote = "/items/{}/shipping-quote"
     return [
         Step("health", "GET", "/health"),
-        Step("items first page", "GET", "/items", kind="item", params={"limit": 3}),
-        Step("items page 2", "GET", "/items", kind="item", params={"skip": 3, "limit": 2}),
+        Step("items first page", "GET", "/items", kind="item", params={"limit": 3}, volatile_count=True),
+        Step("items page 2", "GET", "/items", kind="item", params={"skip": 3, "limit": 2}, volatile_count=True),
         Step("items search", "GET", "/items", kind="item", params={"q": "WIDGET", "limit": 2}),
-        Step("items search literal %", "GET", "/items", kind="item", params={"q": "%"}),
-        Step("items search literal _", "GET", "/items", kind="item", params={"q": "_"}),
-        Step("items search backslash", "GET", "/items", kind="item", params={"q": "\\"}),
+        Step("items search literal %", "GET", "/items", kind="item", params={"q": "%Kettle"}),
+        Step("items search literal _", "GET", "/items", kind="item", params={"q": "_Kettle"}),
+        Step("items search backslash", "GET", "/items", kind="item", params={"q": "Kettle\\"}),
         Step("item 1", "GET", "/items/1", kind="item"),
         Step("item missing", "GET", f"/items/{MISSING_ID}"),
         Step("item abc", "GET", "/items/abc"),
@@ -195,9 +200,18 @@ def _public_steps() -> list[Step]:
         Step("items limit=abc", "GET", "/items", params={"limit": "abc"}),
         Step("items q too long", "GET", "/items", params={"q": "q" * 101}),
         Step("items several bad params", "GET", "/items", params={"skip": "x", "limit": "y"}),
-        Step("items repeated param", "GET", "/items", kind="item", params=[("limit", "2"), ("limit", "3")]),
-        Step("items empty q", "GET", "/items", kind="item", params={"q": "", "limit": 1}),
-        Step("items unknown param", "GET", "/items", kind="item", params={"limit": 1, "foo": "bar"}),
+        Step(
+            "items repeated param",
+            "GET",
+            "/items",
+            kind="item",
+            params=[("limit", "2"), ("limit", "3")],
+            volatile_count=True,
+        ),
+        Step("items empty q", "GET", "/items", kind="item", params={"q": "", "limit": 1}, volatile_count=True),
+        Step(
+            "items unknown param", "GET", "/items", kind="item", params={"limit": 1, "foo": "bar"}, volatile_count=True
+        ),
         Step("item percent-encoded id", "GET", "/items/%31", kind="item"),
         Step("item full-width digit id", "GET", "/items/%EF%BC%91"),
         Step("item id with spaces", "GET", "/items/%201%20"),
