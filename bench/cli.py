@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the benchmark matrix and write results/<run>/",
-                         description="Run every (server setup × scenario × users × repeat) cell and write a run "
-                                     "directory with raw data, summary.csv and report.html.")  # fmt: skip
+    run = sub.add_parser(
+        "run",
+        help="run the benchmark matrix and write results/<run>/",
+        description="Run every (server setup × scenario × users × repeat) cell and write a run "
+        "directory with raw data, summary.csv and report.html.",
+    )
     run.add_argument("--profile", default="quick", help="profile in profiles.toml: smoke, quick (default), full")
     run.add_argument("--profiles-file", type=Path, default=PROFILES_PATH, help="TOML file with the profiles")
     run.add_argument("--servers", type=_csv_list, help=f"comma-separated setups from: {', '.join(SETUPS)}")
@@ -87,8 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="compare two runs cell by cell, with significance")
     compare.add_argument("run_a", type=_existing_dir, help="baseline run directory")
     compare.add_argument("run_b", type=_existing_dir, help="new run directory")
-    compare.add_argument("--fail-above", type=float, default=5.0, metavar="PCT",
-                         help="exit 1 if a significant regression exceeds PCT percent (default 5)")  # fmt: skip
+    compare.add_argument(
+        "--fail-above",
+        type=float,
+        default=5.0,
+        metavar="PCT",
+        help="exit 1 if a significant regression exceeds PCT percent (default 5)",
+    )
     compare.add_argument("--force", action="store_true", help="compare even if the setups differ")
     compare.add_argument("--out", type=Path, help="where to write compare.html/md (default: RUN_B)")
 
@@ -100,9 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from bench.runner import Runner
 
-    overrides = {key: getattr(args, key) for key in (
-        "servers", "scenarios", "users", "repeats", "duration_s", "warmup_s", "workers", "threads",
-        "pool_budget", "carrier_delay_ms", "loadgen_processes")}  # fmt: skip
+    overrides = {
+        key: getattr(args, key)
+        for key in (
+            "servers",
+            "scenarios",
+            "users",
+            "repeats",
+            "duration_s",
+            "warmup_s",
+            "workers",
+            "threads",
+            "pool_budget",
+            "carrier_delay_ms",
+            "loadgen_processes",
+        )
+    }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
     pg_settings = PostgresSettings()
     if pg_settings.database_url is None:
@@ -116,8 +137,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out} is not writable: {exc.strerror}") from exc
     runner = Runner(settings, args.out, console=_console)
     started = time.monotonic()
-    _console.print(f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
-                   f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}")  # fmt: skip
+    _console.print(
+        f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
+        f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}"
+    )
     run_dir = runner.run(with_ergonomics=not args.no_report)
     if not args.no_report:
         from bench.report import report_main
@@ -144,8 +167,14 @@ def _serve(args: argparse.Namespace) -> int:
         summary = seed(url)
         _console.print(f"database {url}: {summary.items} items, {summary.users} users ({summary.seconds:.1f} s)")
         with CarrierStub(port=free_port(), delay_ms=50) as stub:
-            config = ServerConfig(setup=setup, database_url=url, carrier_url=stub.url, workers=args.workers,
-                                  port=args.port, app_env={"LOG_LEVEL": "info"})  # fmt: skip
+            config = ServerConfig(
+                setup=setup,
+                database_url=url,
+                carrier_url=stub.url,
+                workers=args.workers,
+                port=args.port,
+                app_env={"LOG_LEVEL": "info"},
+            )
             with RunningServer(config) as live:
                 _console.print(f"{setup.name}: {' '.join(live.command)}")
                 docs = "/docs" if setup.framework == "fastapi" else "/openapi.json"
@@ -173,8 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             from bench.compare import compare_main
 
-            return compare_main(args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force,
-                                out_dir=args.out)  # fmt: skip
+            return compare_main(
+                args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force, out_dir=args.out
+            )
         from bench.ergonomics import main as ergonomics_main
 
         return ergonomics_main(["--out", str(args.out)] if args.out else [])

@@ -56,8 +56,12 @@ def check_invariant(engine: Engine, baseline: Baseline, *, notification_wait_s: 
                 {"m": order_floor},
             ).all()
         )
-        stock = {int(i): int(s) for i, s in conn.execute(text("SELECT id, stock FROM items WHERE id <= :m"),
-                                                         {"m": baseline.max_ids["items"]})}  # fmt: skip
+        stock = {
+            int(i): int(s)
+            for i, s in conn.execute(
+                text("SELECT id, stock FROM items WHERE id <= :m"), {"m": baseline.max_ids["items"]}
+            )
+        }
         broken = [
             item_id
             for item_id, initial in baseline.stock.items()
@@ -68,16 +72,21 @@ def check_invariant(engine: Engine, baseline: Baseline, *, notification_wait_s: 
         if negative := conn.scalar(text("SELECT count(*) FROM items WHERE stock < 0")):
             problems.append(f"{negative} item(s) with negative stock")
         empty = conn.scalar(
-            text("SELECT count(*) FROM orders o WHERE o.id > :m AND NOT EXISTS "
-                 "(SELECT 1 FROM order_items l WHERE l.order_id = o.id)"), {"m": order_floor}
-        )  # fmt: skip
+            text(
+                "SELECT count(*) FROM orders o WHERE o.id > :m AND NOT EXISTS "
+                "(SELECT 1 FROM order_items l WHERE l.order_id = o.id)"
+            ),
+            {"m": order_floor},
+        )
         if empty:
             problems.append(f"{empty} order(s) without lines")
         wrong_total = conn.scalar(
-            text("SELECT count(*) FROM orders o WHERE o.id > :m AND o.total <> "
-                 "(SELECT coalesce(sum(l.quantity * l.unit_price), 0) FROM order_items l WHERE l.order_id = o.id)"),
+            text(
+                "SELECT count(*) FROM orders o WHERE o.id > :m AND o.total <> "
+                "(SELECT coalesce(sum(l.quantity * l.unit_price), 0) FROM order_items l WHERE l.order_id = o.id)"
+            ),
             {"m": order_floor},
-        )  # fmt: skip
+        )
         if wrong_total:
             problems.append(f"{wrong_total} order(s) whose total is not the sum of their lines")
     missing = _orders_without_one_notification(engine, order_floor, notification_wait_s)
@@ -105,18 +114,22 @@ def reset(engine: Engine, baseline: Baseline) -> None:
     """Delete everything written since the baseline, restore stock and sequences, and re-analyse."""
     m = baseline.max_ids
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM notifications WHERE id > :n OR order_id > :o"),
-                     {"n": m["notifications"], "o": m["orders"]})  # fmt: skip
+        conn.execute(
+            text("DELETE FROM notifications WHERE id > :n OR order_id > :o"),
+            {"n": m["notifications"], "o": m["orders"]},
+        )
         conn.execute(text("DELETE FROM order_items WHERE order_id > :o"), {"o": m["orders"]})
         conn.execute(text("DELETE FROM orders WHERE id > :o"), {"o": m["orders"]})
         conn.execute(text("DELETE FROM items WHERE id > :i"), {"i": m["items"]})
         conn.execute(text("DELETE FROM users WHERE id > :u"), {"u": m["users"]})
         ids, stocks = zip(*baseline.stock.items(), strict=True) if baseline.stock else ((), ())
         conn.execute(
-            text("UPDATE items AS i SET stock = s.stock FROM unnest(:ids, :stocks) AS s(id, stock) "
-                 "WHERE i.id = s.id AND i.stock <> s.stock"),
+            text(
+                "UPDATE items AS i SET stock = s.stock FROM unnest(:ids, :stocks) AS s(id, stock) "
+                "WHERE i.id = s.id AND i.stock <> s.stock"
+            ),
             {"ids": list(ids), "stocks": list(stocks)},
-        )  # fmt: skip
+        )
         for table in _TABLES:
             conn.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :v, :called)"),

@@ -42,16 +42,41 @@ class LoadSpec:
     def command(self, out_dir: Path) -> list[str]:
         """The locust command line for this spec, writing its CSVs and recorder files into out_dir."""
         cmd = [
-            str(_LOCUST), "-f", str(SCENARIO_DIR / f"{self.scenario}.py"), "--headless",
-            "--host", self.host, "--users", str(self.users),
+            str(_LOCUST),
+            "-f",
+            str(SCENARIO_DIR / f"{self.scenario}.py"),
+            "--headless",
+            "--host",
+            self.host,
+            "--users",
+            str(self.users),
             # Everyone starts within about a second; the warm-up absorbs the ramp.
-            "--spawn-rate", str(max(self.users, 1)), "--run-time", f"{self.run_time_s}s",
-            "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING",
-            "--csv", str(out_dir / "locust"), "--exit-code-on-error", "0",
-            "--bench-out", str(out_dir), "--bench-warmup", str(self.warmup_s),
-            "--bench-duration", str(self.duration_s), "--bench-seed-users", str(self.seed_users),
-            "--bench-seed-items", str(self.seed_items), "--bench-rng-seed", str(self.rng_seed),
-        ]  # fmt: skip
+            "--spawn-rate",
+            str(max(self.users, 1)),
+            "--run-time",
+            f"{self.run_time_s}s",
+            "--stop-timeout",
+            "0",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--csv",
+            str(out_dir / "locust"),
+            "--exit-code-on-error",
+            "0",
+            "--bench-out",
+            str(out_dir),
+            "--bench-warmup",
+            str(self.warmup_s),
+            "--bench-duration",
+            str(self.duration_s),
+            "--bench-seed-users",
+            str(self.seed_users),
+            "--bench-seed-items",
+            str(self.seed_items),
+            "--bench-rng-seed",
+            str(self.rng_seed),
+        ]
         if self.processes > 1:
             cmd += ["--processes", str(self.processes)]
         return cmd

@@ -15,10 +15,29 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 # The distributions whose versions can change a result; compare refuses runs that differ in them.
 TRACKED_PACKAGES = (
-    "fastapi", "starlette", "pydantic", "pydantic-core", "uvicorn", "uvicorn-worker", "uvloop", "httptools",
-    "gunicorn", "flask", "werkzeug", "flask-cors", "sqlalchemy", "asyncpg", "psycopg2-binary", "httpx",
-    "locust", "hdrhistogram", "pwdlib", "argon2-cffi", "pyjwt", "structlog",
-)  # fmt: skip
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "pydantic-core",
+    "uvicorn",
+    "uvicorn-worker",
+    "uvloop",
+    "httptools",
+    "gunicorn",
+    "flask",
+    "werkzeug",
+    "flask-cors",
+    "sqlalchemy",
+    "asyncpg",
+    "psycopg2-binary",
+    "httpx",
+    "locust",
+    "hdrhistogram",
+    "pwdlib",
+    "argon2-cffi",
+    "pyjwt",
+    "structlog",
+)
 
 
 def utc_now() -> str:
@@ -81,5 +100,8 @@ def platform_info() -> dict[str, Any]:
 
 def python_info() -> dict[str, str]:
     """The interpreter that ran the benchmark (and the servers)."""
-    return {"version": platform.python_version(), "implementation": platform.python_implementation(),
-            "executable": sys.executable}  # fmt: skip
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+    }

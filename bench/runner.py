@@ -58,9 +58,11 @@ _DB_RETRY_S = 30.0
 
 def _retrying_db() -> Retrying:
     return Retrying(
-        retry=retry_if_exception_type(OperationalError), stop=stop_after_delay(_DB_RETRY_S), wait=wait_fixed(0.5),
+        retry=retry_if_exception_type(OperationalError),
+        stop=stop_after_delay(_DB_RETRY_S),
+        wait=wait_fixed(0.5),
         reraise=True,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,17 @@ class Runner:
         return self.settings.threads if SETUPS[server].uses_threads else 1
 
     def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
-        return empty_row(run_id=self.run_id, framework=SETUPS[cell.server].framework, server=cell.server,
-                         scenario=cell.scenario, users=cell.users, repeat=cell.repeat, workers=self.workers,
-                         threads=self._threads(cell.server), reason=reason)  # fmt: skip
+        return empty_row(
+            run_id=self.run_id,
+            framework=SETUPS[cell.server].framework,
+            server=cell.server,
+            scenario=cell.scenario,
+            users=cell.users,
+            repeat=cell.repeat,
+            workers=self.workers,
+            threads=self._threads(cell.server),
+            reason=reason,
+        )
 
     def _save(self) -> None:
         write_summary(self.run_dir, self.rows.values())
@@ -232,13 +242,24 @@ class Runner:
 
     def _progress(self) -> Progress:
         return Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
-            console=self.console, transient=False,
-        )  # fmt: skip
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=self.console,
+            transient=False,
+        )
 
-    def _run_all(self, progress: Progress, task: Any, on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-                 with_ergonomics: bool) -> None:  # fmt: skip
+    def _run_all(
+        self,
+        progress: Progress,
+        task: Any,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        with_ergonomics: bool,
+    ) -> None:
         s = self.settings
         with database_server() as pg:
             db_name = f"bench_{os.getpid()}_{int(time.time())}"
@@ -250,9 +271,12 @@ class Runner:
                 seeded = seed(url, users=s.seed_users, items=s.seed_items, orders=s.seed_orders)
                 engine = dbstate.engine_for(url)
                 baseline = dbstate.capture(engine)
-                self.metadata["postgres"] = {"version": pg.version(), "settings": pg.settings(),
-                                             "embedded": pg.__class__.__name__ == "EmbeddedPostgres",
-                                             "seed_seconds": round(seeded.seconds, 2)}  # fmt: skip
+                self.metadata["postgres"] = {
+                    "version": pg.version(),
+                    "settings": pg.settings(),
+                    "embedded": pg.__class__.__name__ == "EmbeddedPostgres",
+                    "seed_seconds": round(seeded.seconds, 2),
+                }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
                     for server in s.servers:
                         cells = [c for c in self.cells if c.server == server]
@@ -263,15 +287,29 @@ class Runner:
             finally:
                 pg.drop_database(db_name)
 
-    def _run_server(self, server: str, cells: list[Cell], url: str, carrier_url: str, engine: Any,
-                    baseline: dbstate.Baseline, progress: Progress, task: Any,
-                    on_cell: Callable[[Cell, dict[str, Any]], None] | None) -> None:  # fmt: skip
+    def _run_server(
+        self,
+        server: str,
+        cells: list[Cell],
+        url: str,
+        carrier_url: str,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        progress: Progress,
+        task: Any,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+    ) -> None:
         s = self.settings
         config = ServerConfig(
-            setup=SETUPS[server], database_url=url, carrier_url=carrier_url, workers=self.workers,
-            threads=s.threads, pool_budget=s.pool_budget, cpus=self.placement.server_cpus,
+            setup=SETUPS[server],
+            database_url=url,
+            carrier_url=carrier_url,
+            workers=self.workers,
+            threads=s.threads,
+            pool_budget=s.pool_budget,
+            cpus=self.placement.server_cpus,
             app_env=self._app_env(server),
-        )  # fmt: skip
+        )
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
         try:
@@ -290,8 +328,9 @@ class Runner:
                         broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
                         if broken:
                             row["valid"] = False
-                            row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"],
-                                                              "invariant broken: " + "; ".join(broken)]))  # fmt: skip
+                            row["invalid_reason"] = "; ".join(
+                                filter(None, [row["invalid_reason"], "invariant broken: " + "; ".join(broken)])
+                            )
                         dirty = True
                     self.rows[cell.id] = row
                     self._save()
@@ -329,9 +368,17 @@ class Runner:
     def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
         s = self.settings
         out = self.run_dir / "raw" / cell.id
-        spec = LoadSpec(scenario=cell.scenario, host=live.url, users=cell.users, warmup_s=s.warmup_s,
-                        duration_s=s.duration_s, seed_users=s.seed_users, seed_items=s.seed_items,
-                        processes=s.loadgen_processes, rng_seed=20261125 + cell.repeat)  # fmt: skip
+        spec = LoadSpec(
+            scenario=cell.scenario,
+            host=live.url,
+            users=cell.users,
+            warmup_s=s.warmup_s,
+            duration_s=s.duration_s,
+            seed_users=s.seed_users,
+            seed_items=s.seed_items,
+            processes=s.loadgen_processes,
+            rng_seed=20261125 + cell.repeat,
+        )
         locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
         try:
             with ResourceSampler(live.tree, locust.tree) as sampler:
@@ -355,9 +402,15 @@ class Runner:
             (out / "hdr.txt").write_text(load.histogram.encode().decode() + "\n")
         (out / "timeline.csv").write_text(load.timeline_csv(duration))
         sampler.write_csv(out / "resources.csv", start if load.processes else time.time())
-        cell_record = {"cell": cell.__dict__, "command": locust.command, "server_command": live.command,
-                       "placement": self.placement.as_dict(), "window": [start, end], "locust_exit_code": code,
-                       "result": row}  # fmt: skip
+        cell_record = {
+            "cell": cell.__dict__,
+            "command": locust.command,
+            "server_command": live.command,
+            "placement": self.placement.as_dict(),
+            "window": [start, end],
+            "locust_exit_code": code,
+            "result": row,
+        }
         (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")
         return row
 

@@ -52,10 +52,25 @@ class ServerSetup:
         match self.name:
             case "fastapi-uvicorn":
                 return [
-                    str(_BIN / "uvicorn"), "--factory", "fastapi_app.main:create_app", "--host", host,
-                    "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-                    "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", str(KEEP_ALIVE_S),
-                ]  # fmt: skip
+                    str(_BIN / "uvicorn"),
+                    "--factory",
+                    "fastapi_app.main:create_app",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    "--timeout-keep-alive",
+                    str(KEEP_ALIVE_S),
+                ]
             case "fastapi-gunicorn":
                 return [
                     *gunicorn,

@@ -14,12 +14,36 @@ from typing import Any
 from bench.measure import LoadResult, WindowUsage
 
 SUMMARY_COLUMNS = (
-    "run_id", "cell_id", "framework", "server", "scenario", "users", "repeat", "workers", "threads",
-    "duration_s", "requests", "failures", "error_rate", "failures_by_status", "rps",
-    "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms",
-    "server_cpu_s", "server_cpu_pct", "server_rss_mb", "rss_per_worker_mb", "loadgen_cpu_pct",
-    "valid", "invalid_reason",
-)  # fmt: skip
+    "run_id",
+    "cell_id",
+    "framework",
+    "server",
+    "scenario",
+    "users",
+    "repeat",
+    "workers",
+    "threads",
+    "duration_s",
+    "requests",
+    "failures",
+    "error_rate",
+    "failures_by_status",
+    "rps",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "server_cpu_s",
+    "server_cpu_pct",
+    "server_rss_mb",
+    "rss_per_worker_mb",
+    "loadgen_cpu_pct",
+    "valid",
+    "invalid_reason",
+)
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
 
@@ -28,15 +52,36 @@ def cell_id(server: str, scenario: str, users: int, repeat: int) -> str:
     return f"{server}__{scenario}__u{users}__r{repeat}"
 
 
-def empty_row(*, run_id: str, framework: str, server: str, scenario: str, users: int, repeat: int,
-              workers: int, threads: int, reason: str) -> dict[str, Any]:  # fmt: skip
+def empty_row(
+    *,
+    run_id: str,
+    framework: str,
+    server: str,
+    scenario: str,
+    users: int,
+    repeat: int,
+    workers: int,
+    threads: int,
+    reason: str,
+) -> dict[str, Any]:
     """A row for a cell that produced no measurement (not run yet, interrupted, server failed)."""
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, float("nan"))
     row.update(
-        run_id=run_id, cell_id=cell_id(server, scenario, users, repeat), framework=framework, server=server,
-        scenario=scenario, users=users, repeat=repeat, workers=workers, threads=threads, requests=0, failures=0,
-        failures_by_status="{}", valid=False, invalid_reason=reason,
-    )  # fmt: skip
+        run_id=run_id,
+        cell_id=cell_id(server, scenario, users, repeat),
+        framework=framework,
+        server=server,
+        scenario=scenario,
+        users=users,
+        repeat=repeat,
+        workers=workers,
+        threads=threads,
+        requests=0,
+        failures=0,
+        failures_by_status="{}",
+        valid=False,
+        invalid_reason=reason,
+    )
     return row
 
 

@@ -30,10 +30,12 @@ def _order(engine: Engine, *, user_id: int, lines: list[tuple[int, int]], notify
         ).scalar_one()
         for item_id, quantity in lines:
             conn.execute(
-                text("INSERT INTO order_items (order_id, item_id, quantity, unit_price) "
-                     "SELECT :o, id, :q, price FROM items WHERE id = :i"),
+                text(
+                    "INSERT INTO order_items (order_id, item_id, quantity, unit_price) "
+                    "SELECT :o, id, :q, price FROM items WHERE id = :i"
+                ),
                 {"o": order_id, "q": quantity, "i": item_id},
-            )  # fmt: skip
+            )
         if notify:
             conn.execute(
                 text("INSERT INTO notifications (order_id, recipient, message) VALUES (:o, 'x@example.com', 'm')"),

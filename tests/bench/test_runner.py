@@ -19,8 +19,24 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    code = main(["run", "--profile", "smoke", "--scenarios", "health,order", "--users", "4", "--duration", "1",
-                 "--warmup", "0.5", "--out", str(out), "--no-report"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--profile",
+            "smoke",
+            "--scenarios",
+            "health,order",
+            "--users",
+            "4",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.5",
+            "--out",
+            str(out),
+            "--no-report",
+        ]
+    )
     assert code == 0
     return (out / "latest").resolve()
 
@@ -42,8 +58,20 @@ def test_every_cell_has_a_valid_row_with_traffic(smoke_run: Path) -> None:
 
 def test_raw_files_and_metadata(smoke_run: Path) -> None:
     metadata = json.loads((smoke_run / "metadata.json").read_text())
-    for key in ("run_id", "profile", "settings", "git", "packages", "python", "platform", "postgres", "servers",
-                "placement", "started_at", "finished_at"):  # fmt: skip
+    for key in (
+        "run_id",
+        "profile",
+        "settings",
+        "git",
+        "packages",
+        "python",
+        "platform",
+        "postgres",
+        "servers",
+        "placement",
+        "started_at",
+        "finished_at",
+    ):
         assert metadata[key] not in (None, {}, ""), key
     assert metadata["interrupted"] is False
     assert metadata["cells_done"] == metadata["cells_total"] == 8
@@ -57,8 +85,10 @@ def test_raw_files_and_metadata(smoke_run: Path) -> None:
 def test_nothing_is_left_running(smoke_run: Path) -> None:
     names = {"postgres", "locust", "gunicorn", "uvicorn"}
     leftovers = [
-        p.info for p in psutil.process_iter(["pid", "name", "cmdline"])
-        if any(n in " ".join(p.info["cmdline"] or []) for n in names) and str(smoke_run) in " ".join(p.info["cmdline"] or [])
-    ]  # fmt: skip
+        p.info
+        for p in psutil.process_iter(["pid", "name", "cmdline"])
+        if any(n in " ".join(p.info["cmdline"] or []) for n in names)
+        and str(smoke_run) in " ".join(p.info["cmdline"] or [])
+    ]
     assert leftovers == []
     assert not [c for c in psutil.Process().children(recursive=True) if c.is_running() and c.status() != "zombie"]

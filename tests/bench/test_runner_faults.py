@@ -33,8 +33,9 @@ def test_port_in_use_gives_a_clear_error_with_the_log_tail(fresh_db: Callable[[]
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        config = ServerConfig(setup=SETUPS["flask-gunicorn-sync"], database_url=fresh_db(), carrier_url=carrier.url,
-                              port=port)  # fmt: skip
+        config = ServerConfig(
+            setup=SETUPS["flask-gunicorn-sync"], database_url=fresh_db(), carrier_url=carrier.url, port=port
+        )
         with pytest.raises(ServerStartError) as info:
             RunningServer(config).start(timeout_s=15)
     message = str(info.value)
@@ -60,8 +61,17 @@ def _use_session_postgres(monkeypatch: pytest.MonkeyPatch, pg_server: EmbeddedPo
 
 
 def _tiny(servers: str, scenarios: str, **extra: Any) -> Any:
-    overrides = {"servers": servers.split(","), "scenarios": scenarios.split(","), "users": [2], "duration_s": 1.0,
-                 "warmup_s": 0.3, "seed_users": 20, "seed_items": 100, "seed_orders": 5, **extra}  # fmt: skip
+    overrides = {
+        "servers": servers.split(","),
+        "scenarios": scenarios.split(","),
+        "users": [2],
+        "duration_s": 1.0,
+        "warmup_s": 0.3,
+        "seed_users": 20,
+        "seed_items": 100,
+        "seed_orders": 5,
+        **extra,
+    }
     return resolve_settings("smoke", overrides)
 
 
@@ -119,9 +129,27 @@ def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
     pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
 ) -> None:
     env = {**os.environ, "DATABASE_URL": pg_server.admin_url, "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--servers", "fastapi-uvicorn",
-           "--scenarios", "health,item,list,upstream", "--users", "2", "--duration", "2", "--warmup", "0.3",
-           "--out", str(tmp_path), "--no-report"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--profile",
+        "smoke",
+        "--servers",
+        "fastapi-uvicorn",
+        "--scenarios",
+        "health,item,list,upstream",
+        "--users",
+        "2",
+        "--duration",
+        "2",
+        "--warmup",
+        "0.3",
+        "--out",
+        str(tmp_path),
+        "--no-report",
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     summary = tmp_path / "latest" / "summary.json"
     deadline = time.monotonic() + 90

@@ -45,7 +45,7 @@ def test_server_environment_is_clean_and_identical_across_frameworks() -> None:
             workers=2,
             pool_budget=16,
             app_env={"APP_ENV": "production"},
-        ).environment()  # fmt: skip
+        ).environment()
         for name, setup in SETUPS.items()
     }
     first = next(iter(envs.values()))

@@ -50,10 +50,25 @@ def test_merge_adds_processes_counts_and_histograms(merged: LoadResult) -> None:
 
 
 def test_measured_row_computes_rates_and_resources(merged: LoadResult) -> None:
-    base = empty_row(run_id="r", framework="fastapi", server="fastapi-uvicorn", scenario="item", users=8,
-                     repeat=1, workers=2, threads=1, reason="")  # fmt: skip
-    row = measured_row(base, merged, WindowUsage(server_cpu_s=1.5, server_rss_mb=300.0, server_processes=3,
-                                                 loadgen_cpu_pct=40.0, worker_rss_mb=100.0), duration_s=2.0)  # fmt: skip
+    base = empty_row(
+        run_id="r",
+        framework="fastapi",
+        server="fastapi-uvicorn",
+        scenario="item",
+        users=8,
+        repeat=1,
+        workers=2,
+        threads=1,
+        reason="",
+    )
+    row = measured_row(
+        base,
+        merged,
+        WindowUsage(
+            server_cpu_s=1.5, server_rss_mb=300.0, server_processes=3, loadgen_cpu_pct=40.0, worker_rss_mb=100.0
+        ),
+        duration_s=2.0,
+    )
     assert row["rps"] == 1000.0
     assert row["failures"] == 3
     assert row["error_rate"] == pytest.approx(3 / 2000)
