@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from bench.analysis import Analysis, GroupStats, distribution, hdr_points, merged_histogram
+from bench.analysis import Analysis, GroupStats, distribution, merged_histogram, percentile_curve
 
 FRAMEWORK_COLOR = {"fastapi": "#009688", "flask": "#333333"}
 _FALLBACK_COLOR = "#9e9e9e"
@@ -217,9 +217,7 @@ def percentile_curves(a: Analysis) -> Figure | None:
             h = merged_histogram(a.run, g.cell_ids)
             if h is None or h.get_total_count() == 0:
                 continue
-            values, counts = hdr_points(h)
-            cum = np.cumsum(counts) / counts.sum() * 100
-            y = [values[min(int(np.searchsorted(cum, p)), len(values) - 1)] for p in CURVE_PERCENTILES]
+            y = percentile_curve(h, CURVE_PERCENTILES)
             ls, marker, _ = style(g.server)
             ax.plot(x, y, linestyle=ls, marker=marker, markersize=3, color=colour(g.framework), label=g.server)
             plotted = True

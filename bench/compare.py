@@ -234,6 +234,8 @@ def write_outputs(comp: Comparison, out_dir: Path) -> tuple[Path, Path]:
 def compare_main(run_a: Path, run_b: Path, *, fail_above_pct: float, force: bool, out_dir: Path | None) -> int:
     """CLI entry point: compare run_b against run_a; 0 ok, 1 regression, 2 refused (setups differ)."""
     console = Console()
+    if not console.is_terminal:  # CI logs: wide enough for the whole table
+        console = Console(width=170)
     a, b = load_run(Path(run_a)), load_run(Path(run_b))
     differences = setup_differences(a.metadata, b.metadata)
     if differences and not force:

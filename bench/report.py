@@ -52,12 +52,18 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=num, ci=ci_text, ratio=describe_ratio, p=fmt_p, ratio_ci=fmt_ci, tojson_pretty=_pretty)
+    env.filters.update(
+        num=num, ci=ci_text, ratio=describe_ratio, p=fmt_p, ratio_ci=fmt_ci, tojson_pretty=_pretty, compact=_compact
+    )
     return env
 
 
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _compact(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _command(value: Any) -> str:
@@ -120,12 +126,27 @@ def _caveats(a: Analysis) -> list[str]:
         "on other databases or drivers, with other worker counts, or for application code unlike ours. A "
         "'not significant' result means this run could not tell the two apart — not that they are equal.",
     ]
+    out.extend(_asymmetries(a))
     if any(g.repeats < 3 for g in a.groups.values()):
         out.append(
             "Some groups have fewer than 3 repeats: their throughput CI and tests use the per-second samples "
             "within the cell(s), which ignore run-to-run variation (server restarts, cache state) and so are "
             "too narrow; their latency ratios are untested."
         )
+    return out
+
+
+def _asymmetries(a: Analysis) -> list[str]:
+    """Differences between the measured setups that the stacks bring with them, read from metadata.servers."""
+    servers = {k: v for k, v in (a.run.metadata.get("servers") or {}).items() if k in a.servers}
+    out = []
+    for key, label in (("db_driver", "DB driver"), ("keep_alive", "HTTP keep-alive"), ("threads", "Threads")):
+        values = {name: s.get(key) for name, s in servers.items()}
+        if len({str(v) for v in values.values()}) > 1:
+            detail = ", ".join(f"{name}: {v}" for name, v in values.items())
+            out.append(
+                f"{label} differs between setups ({detail}); part of any difference is due to it, not to the framework."
+            )
     return out
 
 

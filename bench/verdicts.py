@@ -214,6 +214,12 @@ def _learning(erg: dict[str, Any] | None) -> SeedRow:
     return SeedRow("Learning curve", "Steeper", _m("fastapi"), "Gentle", _m("flask"), "ergo-learning", checks)
 
 
+def _held(checks: tuple[Check, ...], what: str) -> str:
+    if all(c.holds is None for c in checks):
+        return "not measured"
+    return "; ".join(c.text for c in checks if c.holds) or f"none of the measured {what} checks held"
+
+
 def _best_for(a: Analysis, perf: SeedRow) -> SeedRow:
     erg = a.run.ergonomics
     perf_measured = [c.holds for c in perf.checks if c.holds is not None]
@@ -247,8 +253,7 @@ def _best_for(a: Analysis, perf: SeedRow) -> SeedRow:
             "Flask needs fewer concepts", _cmp(_get(erg, "concepts", "flask"), _get(erg, "concepts", "fastapi"), "<")
         ),
     )
-    fa = "; ".join(c.text for c in checks[:3] if c.holds) or "none of the API-fitness checks held"
-    fl = "; ".join(c.text for c in checks[3:] if c.holds) or "none of the simplicity checks held"
+    fa, fl = _held(checks[:3], "API-fitness"), _held(checks[3:], "simplicity")
     return SeedRow("Best for", "APIs, microservices", fa, "Simple apps, prototypes", fl, "decision-guide", checks)
 
 
@@ -279,7 +284,8 @@ def _async(a: Analysis) -> SeedRow:
             None if up is None or up.significant is None else up.favours == "fastapi",
         ),
     )
-    return SeedRow("Async support", "Native", _m(fa), "Extension needed", _m(fl), "ergo-async", checks)
+    measured_fa = _m(fa) + (f"; I/O-bound upstream throughput {short_ratio(up)} Flask's" if up else "")
+    return SeedRow("Async support", "Native", measured_fa, "Extension needed", _m(fl), "ergo-async", checks)
 
 
 def seed_table(a: Analysis) -> list[SeedRow]:

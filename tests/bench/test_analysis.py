@@ -20,7 +20,8 @@ def _fixture_module(name: str) -> ModuleType:
     """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -34,7 +35,8 @@ NOT_RUN = ["flask-gunicorn-sync__order__u16__r3"]
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_run.make_run(tmp_path_factory.mktemp("runs"), invalid=INVALID, not_run=NOT_RUN)
+    path: Path = fake_run.make_run(tmp_path_factory.mktemp("runs"), invalid=INVALID, not_run=NOT_RUN)
+    return path
 
 
 # --- statistics -------------------------------------------------------------------------------------------------
@@ -62,7 +64,9 @@ def test_ratio_of_known_samples() -> None:
     a, b = [20.0, 21.0, 19.0, 20.5, 19.5], [10.0, 10.5, 9.5, 10.2, 9.8]
     assert stats.ratio_of_means(a, b) == pytest.approx(2.0)
     ci = stats.ratio_ci(a, b)
-    assert ci is not None and ci[0] < 2.0 < ci[1] and ci[1] - ci[0] < 0.3
+    assert ci is not None
+    assert ci[0] < 2.0 < ci[1]
+    assert ci[1] - ci[0] < 0.3
     assert stats.ratio_ci([1.0], b) is None
     assert math.isnan(stats.ratio_of_means([], b))
 
@@ -71,7 +75,8 @@ def test_ratio_of_known_samples() -> None:
 def test_identical_samples_are_not_significant(test: stats.TestName) -> None:
     x = [100.0, 102.0, 98.0, 101.0, 99.0]
     p = stats.significance(x, list(x), test=test)
-    assert p is not None and p >= 0.05
+    assert p is not None
+    assert p >= 0.05
     assert stats.is_significant(p, stats.ratio_ci(x, x)) is False
 
 
@@ -81,8 +86,10 @@ def test_clearly_different_samples_are_significant(test: stats.TestName) -> None
     a, b = rng.normal(150, 5, 12), rng.normal(100, 5, 12)
     p = stats.significance(a, b, test=test)
     ci = stats.ratio_ci(a, b)
-    assert p is not None and p < 0.01
-    assert ci is not None and ci[0] > 1.3
+    assert p is not None
+    assert p < 0.01
+    assert ci is not None
+    assert ci[0] > 1.3
     assert stats.is_significant(p, ci) is True
 
 
@@ -113,7 +120,8 @@ def test_invalid_cells_are_listed_and_excluded(run_dir: Path) -> None:
     assert reasons == {**INVALID, NOT_RUN[0]: "not run: interrupted"}
     groups = analyse(run).groups
     g = groups[("flask-gunicorn-sync", "list", 16)]
-    assert g.repeats == 2 and "flask-gunicorn-sync__list__u16__r2" not in g.cell_ids
+    assert g.repeats == 2
+    assert "flask-gunicorn-sync__list__u16__r2" not in g.cell_ids
     assert groups[("flask-gunicorn-sync", "order", 16)].repeats == 2
 
 
@@ -123,8 +131,10 @@ def test_row_without_measurements_is_invalid_even_if_marked_valid(run_dir: Path,
     (tmp_path / "summary.csv").write_text(df.to_csv(index=False))
     run = load_run(tmp_path)
     reasons = dict(zip(run.invalid["cell_id"], run.invalid["invalid_reason"], strict=True))
-    assert reasons == {df.loc[0, "cell_id"]: "no measurements recorded", **INVALID, NOT_RUN[0]: "not run: interrupted"}
-    assert run.ergonomics is None and run.metadata == {}
+    expected: dict[str, str] = {str(df.loc[0, "cell_id"]): "no measurements recorded", **INVALID}
+    assert reasons == {**expected, NOT_RUN[0]: "not run: interrupted"}
+    assert run.ergonomics is None
+    assert run.metadata == {}
 
 
 def test_group_medians_and_cis_match_the_generated_truth(run_dir: Path) -> None:
@@ -132,7 +142,8 @@ def test_group_medians_and_cis_match_the_generated_truth(run_dir: Path) -> None:
     for (server, scenario, users), g in a.groups.items():
         truth = fake_run.true_rps(server, scenario, users)
         assert g.rps_median == pytest.approx(truth, rel=0.08)
-        assert g.rps_ci is not None and g.rps_ci[0] <= g.rps_median <= g.rps_ci[1]
+        assert g.rps_ci is not None
+        assert g.rps_ci[0] <= g.rps_median <= g.rps_ci[1]
         assert g.p50_median < g.p99_median < g.p999_median
         assert g.framework == fake_run.SERVERS[server]
         expected = 900.0 if g.framework == "fastapi" else 700.0  # requests per CPU-second in the generator
@@ -143,14 +154,21 @@ def test_fewer_than_three_repeats_use_per_second_samples(tmp_path: Path) -> None
     run_dir = fake_run.make_run(tmp_path, users=(8,), repeats=1, scenarios=("health",))
     a = analyse(load_run(run_dir))
     g = a.groups[("fastapi-uvicorn", "health", 8)]
-    assert g.repeats == 1 and len(g.per_second) == 10
-    assert "per-second" in g.rps_ci_basis and g.cv_basis == "per-second samples"
-    assert g.rps_ci is not None and g.rps_ci[0] < float(np.mean(g.per_second)) < g.rps_ci[1]
+    assert g.repeats == 1
+    assert len(g.per_second) == 10
+    assert "per-second" in g.rps_ci_basis
+    assert g.cv_basis == "per-second samples"
+    assert g.rps_ci is not None
+    assert g.rps_ci[0] < float(np.mean(g.per_second)) < g.rps_ci[1]
     assert g.p99_ci is None
     r = a.best_ratios[("health", 8, "rps")]
-    assert r.test == "Mann-Whitney U" and r.basis == "per-second samples" and r.ci is not None
+    assert r.test == "Mann-Whitney U"
+    assert r.basis == "per-second samples"
+    assert r.ci is not None
     p99 = a.best_ratios[("health", 8, "p99_ms")]
-    assert p99.test is None and p99.significant is None and p99.ratio > 0
+    assert p99.test is None
+    assert p99.significant is None
+    assert p99.ratio > 0
 
 
 def test_cv_and_outlier_warnings(run_dir: Path, tmp_path: Path) -> None:
@@ -173,13 +191,19 @@ def test_best_setup_ratios_recover_the_known_speedups(run_dir: Path) -> None:
     up = a.best_ratios[("upstream", 16, "rps")]
     assert (up.fastapi.server, up.flask.server) == ("fastapi-uvicorn", "flask-gunicorn-gthread")
     assert up.ratio == pytest.approx(3.0 / 1.5, rel=0.05)
-    assert up.ci is not None and up.ci[0] <= up.ratio <= up.ci[1]
-    assert up.significant is True and up.favours == "fastapi" and up.test == "Welch t"
+    assert up.ci is not None
+    assert up.ci[0] <= up.ratio <= up.ci[1]
+    assert up.significant is True
+    assert up.favours == "fastapi"
+    assert up.test == "Welch t"
     assert a.best_ratios[("upstream", 16, "p99_ms")].favours == "fastapi"  # lower latency favours FastAPI
     order = a.best_ratios[("order", 4, "rps")]
-    assert order.favours == "flask" and order.ratio == pytest.approx(0.8 / 1.02, rel=0.06)
+    assert order.favours == "flask"
+    assert order.ratio == pytest.approx(0.8 / 1.02, rel=0.06)
     same = a.best_ratios[("list", 4, "rps")]  # both frameworks draw list throughput from the same mean
-    assert same.ci is not None and same.ci[0] < 1.0 < same.ci[1] and same.significant is False
+    assert same.ci is not None
+    assert same.ci[0] < 1.0 < same.ci[1]
+    assert same.significant is False
 
 
 def test_every_setup_pair_is_compared(run_dir: Path) -> None:
@@ -194,14 +218,17 @@ def test_mixed_repeat_counts_fall_back_to_per_second_samples(run_dir: Path) -> N
     groups = analyse(load_run(run_dir)).groups
     three, two = groups[("fastapi-uvicorn", "list", 16)], groups[("flask-gunicorn-sync", "list", 16)]
     picked = comparison_samples(three, two, "rps")
-    assert picked is not None and picked[2] == "Mann-Whitney U"
+    assert picked is not None
+    assert picked[2] == "Mann-Whitney U"
     assert comparison_samples(three, two, "p99_ms") is None
 
 
 def test_missing_framework_gives_no_ratios(tmp_path: Path) -> None:
     run_dir = fake_run.make_run(tmp_path, servers=("fastapi-uvicorn",), users=(4,), repeats=1)
     a = analyse(load_run(run_dir))
-    assert a.groups and a.best_ratios == {} and a.pair_ratios == []
+    assert a.groups
+    assert a.best_ratios == {}
+    assert a.pair_ratios == []
     assert a.top_level("item") is None
 
 
@@ -220,7 +247,8 @@ def test_hdr_histograms_decode_into_percentiles_and_distributions(run_dir: Path)
     run = load_run(run_dir)
     g = analyse(run).groups[("fastapi-uvicorn", "item", 16)]
     hist = merged_histogram(run, g.cell_ids)
-    assert hist is not None and hist.get_total_count() == 3 * 2000
+    assert hist is not None
+    assert hist.get_total_count() == 3 * 2000
     curve = percentile_curve(hist, (50.0, 90.0, 99.0))
     assert curve == sorted(curve)
     assert curve[0] == pytest.approx(g.p50_median, rel=0.1)  # merged vs median of per-repeat p50

@@ -10,10 +10,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+# matplotlib reads MPLCONFIGDIR when bench.charts imports it: point it at a temp dir first.
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 
 from bench.analysis import analyse, load_run
 from bench.report import SECTIONS, build_report, report_main
@@ -24,7 +28,8 @@ def _fixture_module(name: str) -> ModuleType:
     """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -33,12 +38,7 @@ def _fixture_module(name: str) -> ModuleType:
 
 fake_run = _fixture_module("fake_run")
 SECTION_IDS = [sid for sid, _ in SECTIONS]
-INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": "error rate 3.1% > 0.1% ({\"502\": 31})"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _matplotlib_config(tmp_path_factory: pytest.TempPathFactory) -> None:
-    os.environ.setdefault("MPLCONFIGDIR", str(tmp_path_factory.mktemp("mpl")))
+INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% ({"502": 31})'}
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +93,21 @@ def test_relative_links_resolve_to_files_of_the_run(report: Path) -> None:
 
 def test_invalid_cells_are_listed_with_reasons(report: Path) -> None:
     text = html.unescape(report.read_text())
-    assert "flask-gunicorn-gthread__upstream__u4__r1" in text and 'error rate 3.1% > 0.1% ({"502": 31})' in text
-    assert "fastapi-gunicorn__order__u16__r3" in text and "not run: interrupted" in text
+    assert "flask-gunicorn-gthread__upstream__u4__r1" in text
+    assert 'error rate 3.1% > 0.1% ({"502": 31})' in text
+    assert "fastapi-gunicorn__order__u16__r3" in text
+    assert "not run: interrupted" in text
 
 
 def test_numbers_come_from_the_run(report: Path) -> None:
     a = analyse(load_run(report.parent))
     text = html.unescape(report.read_text())
     up = a.best_ratios[("upstream", 16, "rps")]
-    assert f"{up.fastapi.rps_median:,.0f} rps" in text and f"{up.flask.rps_median:,.0f} rps" in text
+    assert f"{up.fastapi.rps_median:,.0f} rps" in text
+    assert f"{up.flask.rps_median:,.0f} rps" in text
     assert f"{up.ratio:.2f}×" in text
-    assert "Fixture CPU @ 2.0GHz" in text and "2 cores" in text
+    assert "Fixture CPU @ 2.0GHz" in text
+    assert "2 cores" in text
     verdicts = {row.feature: row.verdict for row in seed_table(a)}
     assert verdicts["OpenAPI docs"] == "supported"  # fixture: automatic vs 60 hand-written lines
     assert verdicts["Performance"] == "partly"  # fixture: faster on upstream/item, slower on order
@@ -120,7 +124,8 @@ def test_user_strings_are_escaped(report: Path) -> None:
 def test_report_without_ergonomics_says_not_measured(tmp_path: Path) -> None:
     run_dir = fake_run.make_run(tmp_path, with_ergonomics=False, users=(8,), repeats=1, scenarios=("health", "list"))
     text = build_report(run_dir).read_text()
-    assert "not measured" in text and "no <code>ergonomics.json</code>" in text
+    assert "not measured" in text
+    assert "no <code>ergonomics.json</code>" in text
     rows = {r.feature: r.verdict for r in seed_table(analyse(load_run(run_dir)))}
     assert rows["Type hints"] == rows["OpenAPI docs"] == rows["Learning curve"] == "not measured"
     assert "per-second samples within the cell" in text  # the < 3 repeats caveat
@@ -139,6 +144,17 @@ def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
     assert "Write path (order): not measured in this run" in html.unescape(text)
 
 
+def test_run_without_valid_cells_or_metadata_still_renders(tmp_path: Path) -> None:
+    cells = [f"{s}__health__u8__r1" for s in fake_run.SERVERS]
+    run_dir = fake_run.make_run(tmp_path, users=(8,), repeats=1, scenarios=("health",), not_run=cells)
+    (run_dir / "metadata.json").unlink()
+    text = html.unescape(build_report(run_dir).read_text())
+    assert "DB-bound read (list/item): not measured in this run" in text
+    assert "not enough valid data in this run" in text
+    assert text.count("not run: interrupted") == len(cells)
+    assert "not measured" in (run_dir / "report.md").read_text()
+
+
 @pytest.mark.timeout(900)
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     browser = _chromium()
@@ -155,8 +171,10 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     found = re.search(r'<pre id="probe-result">(.*?)</pre>', dom, re.S)
     assert found, dom[-2000:]
     result = json.loads(html.unescape(found.group(1)))
-    assert result["images"] >= 6 and result["broken"] == []
-    assert result["resources"] == [] and result["violations"] == []
+    assert result["images"] >= 6
+    assert result["broken"] == []
+    assert result["resources"] == []
+    assert result["violations"] == []
     assert set(SECTION_IDS) <= set(result["sections"])
     assert result["table_rows"] == 6
 

@@ -47,6 +47,17 @@ def writer(live: Any) -> Account:
 
 
 @pytest.fixture
+def buyer(live: Any) -> Account:
+    """An account per server for placing orders; tests compare its order count before and after."""
+
+    def make() -> Account:
+        with httpx.Client(base_url=live.url, timeout=10) as c:
+            return new_account(c, "buyer")
+
+    return _cached(live, "buyer", make)
+
+
+@pytest.fixture
 def account(client: httpx.Client) -> Account:
     """A fresh account for tests that look at per-user state (orders)."""
     return new_account(client)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, make_url, text
 
+import shared_models
 from shared_models.errors import json_invalid_error
 from shared_models.schemas import ItemCreate, UserCreate
 
@@ -152,6 +155,16 @@ def test_wrong_method_is_405(client: httpx.Client, method: str, path: str) -> No
     assert_detail(client.request(method, path), 405, "Method Not Allowed")
 
 
+@pytest.mark.parametrize(("method", "path"), [("HEAD", "/health"), ("OPTIONS", "/health"), ("HEAD", "/items/1")])
+def test_methods_outside_the_table_are_405(client: httpx.Client, method: str, path: str) -> None:
+    # HEAD and OPTIONS (without a CORS preflight's headers) are served on no route of the contract.
+    response = client.request(method, path)
+    assert response.status_code == 405, response.headers
+    assert_process_time(response)
+    if method != "HEAD":
+        assert response.json() == {"detail": "Method Not Allowed"}
+
+
 # --- headers ---------------------------------------------------------------------------------------------
 def test_process_time_on_every_kind_of_response(client: httpx.Client, seed_user: Account) -> None:
     responses = [
@@ -237,19 +250,41 @@ def test_fastapi_serves_docs_in_development(framework: str, client: httpx.Client
         assert response.headers["content-type"].startswith("text/html")
 
 
-def test_production_mode_hides_docs(framework: str, start_app: Any) -> None:
-    server = start_app(framework, env={"APP_ENV": "production", "JWT_SECRET": "p" * 40})
+def test_production_server_with_dead_upstream(framework: str, start_app: Any, db: Engine) -> None:
+    """One extra server per app (starting servers is the slow part) for every check needing other settings."""
+    server = start_app(
+        framework, env={"APP_ENV": "production", "JWT_SECRET": "p" * 40, "CARRIER_URL": "http://127.0.0.1:9"}
+    )
+    healthy = {"status": "healthy", "version": shared_models.__version__, "database": "ok"}
     with httpx.Client(base_url=server.url, timeout=10) as c:
+        # Production: no docs, no schema.
         for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
             assert_detail(c.get(path), 404, "Not Found")
-        assert_json(c.get("/health"), 200, {"status": "healthy", "version": _version(), "database": "ok"})
+        assert_json(c.get("/health"), 200, healthy)
         # A token signed with the development secret is worthless against the production secret.
         me = c.get("/users/me", headers=bearer(make_token(sub=1)))
         assert_detail(me, 401, "Could not validate credentials")
         assert me.headers["www-authenticate"] == "Bearer"
 
+        # Nothing listens on the carrier port: 502, quickly, and the rest of the API is unaffected.
+        started = time.monotonic()
+        assert_detail(c.get("/items/1/shipping-quote", params={"zip": "10115"}), 502, "Carrier unavailable")
+        assert time.monotonic() - started < 2.5
+        assert_detail(c.get(f"/items/{MISSING_ID}/shipping-quote", params={"zip": "10115"}), 404, "Item not found")
 
-def _version() -> str:
-    import shared_models
-
-    return shared_models.__version__
+        # Database unreachable: /health answers 503 until it is back. `db` is another database of the same
+        # PostgreSQL; from there the server's database is locked and its connections are dropped.
+        target = make_url(server.database_url).database
+        with db.begin() as conn:
+            conn.execute(text(f'ALTER DATABASE "{target}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": target}
+            )
+        try:
+            unhealthy = {"status": "unhealthy", "version": shared_models.__version__, "database": "unreachable"}
+            for _ in range(3):  # whichever worker answers
+                assert_json(c.get("/health"), 503, unhealthy)
+        finally:
+            with db.begin() as conn:
+                conn.execute(text(f'ALTER DATABASE "{target}" ALLOW_CONNECTIONS true'))
+        assert_json(c.get("/health"), 200, healthy)

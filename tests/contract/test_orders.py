@@ -27,6 +27,7 @@ from .helpers import (
     expected_errors,
     item_stock,
     locs,
+    new_account,
     scalar,
     set_stock,
     wait_for,
@@ -51,16 +52,16 @@ def _orders_of(db: Engine, user_id: int) -> int:
 
 
 # --- create ----------------------------------------------------------------------------------------------
-def test_create_order(client: httpx.Client, writer: Account, account: Account, db: Engine) -> None:
+def test_create_order(client: httpx.Client, writer: Account, buyer: Account, db: Engine) -> None:
     a = create_item(client, writer, price=19.99, stock=10)
     b = create_item(client, writer, price=0.01, stock=100)
     c = create_item(client, writer, price=5, stock=3)
     # Lines in request order, deliberately not sorted by id.
-    response = _post_order(client, account, [(b["id"], 7), (a["id"], 3), (c["id"], 3)])
+    response = _post_order(client, buyer, [(b["id"], 7), (a["id"], 3), (c["id"], 3)])
     assert response.status_code == 201, response.text
     order = response.json()
     assert set(order) == ORDER_PUBLIC_KEYS
-    assert order["user_id"] == account.id
+    assert order["user_id"] == buyer.id
     assert order["status"] == "confirmed"
     assert isinstance(order["total"], float)
     assert order["total"] == 75.04  # 7 x 0.01 + 3 x 19.99 + 3 x 5
@@ -84,21 +85,19 @@ def test_create_order(client: httpx.Client, writer: Account, account: Account, d
             text("SELECT item_id, quantity, unit_price FROM order_items WHERE order_id = :id ORDER BY id"),
             {"id": order["id"]},
         ).all()
-    assert (row["user_id"], row["status"], row["total"]) == (account.id, "confirmed", Decimal("75.04"))
+    assert (row["user_id"], row["status"], row["total"]) == (buyer.id, "confirmed", Decimal("75.04"))
     assert [tuple(r) for r in db_lines] == [
         (b["id"], 7, Decimal("0.01")),
         (a["id"], 3, Decimal("19.99")),
         (c["id"], 3, Decimal("5.00")),
     ]
     # The order reads back exactly as it was created.
-    assert_json(client.get(f"/orders/{order['id']}", headers=account.headers), 200, order)
+    assert_json(client.get(f"/orders/{order['id']}", headers=buyer.headers), 200, order)
 
 
-def test_create_order_writes_a_notification(
-    client: httpx.Client, writer: Account, account: Account, db: Engine
-) -> None:
+def test_create_order_writes_a_notification(client: httpx.Client, writer: Account, buyer: Account, db: Engine) -> None:
     item = create_item(client, writer, price=2.5, stock=10)
-    order = _order(client, account, [(item["id"], 4)])
+    order = _order(client, buyer, [(item["id"], 4)])
 
     def fetch() -> Any:
         with db.connect() as conn:
@@ -114,7 +113,7 @@ def test_create_order_writes_a_notification(
     notification = wait_for(fetch, timeout_s=5)
     assert notification is not None, "no notification row within 5 s"
     total = scalar(db, "SELECT total FROM orders WHERE id = :id", id=order["id"])
-    assert notification["recipient"] == account.email
+    assert notification["recipient"] == buyer.email
     assert notification["message"] == f"Order {order['id']} confirmed: 1 line(s), total {total}"
     assert notification["message"].endswith("total 10.00")
     assert scalar(db, "SELECT count(*) FROM notifications WHERE order_id = :id", id=order["id"]) == 1
@@ -128,22 +127,23 @@ def test_create_order_requires_auth(client: httpx.Client, writer: Account, db: E
 
 
 def test_create_order_unknown_item_is_404_and_changes_nothing(
-    client: httpx.Client, writer: Account, account: Account, db: Engine
+    client: httpx.Client, writer: Account, buyer: Account, db: Engine
 ) -> None:
     item = create_item(client, writer, stock=5)
+    own_before = _orders_of(db, buyer.id)
     orders_before = scalar(db, "SELECT count(*) FROM orders")
     lines_before = scalar(db, "SELECT count(*) FROM order_items")
-    response = _post_order(client, account, [(item["id"], 2), (MISSING_ID, 1), (MISSING_ID - 1, 1)])
+    response = _post_order(client, buyer, [(item["id"], 2), (MISSING_ID, 1), (MISSING_ID - 1, 1)])
     # The lowest missing id is named.
     assert_detail(response, 404, f"Item {MISSING_ID - 1} not found")
     assert item_stock(db, item["id"]) == 5
-    assert _orders_of(db, account.id) == 0
+    assert _orders_of(db, buyer.id) == own_before
     assert scalar(db, "SELECT count(*) FROM orders") == orders_before
     assert scalar(db, "SELECT count(*) FROM order_items") == lines_before
 
 
 def test_create_order_insufficient_stock_is_409_and_changes_nothing(
-    client: httpx.Client, writer: Account, account: Account, db: Engine
+    client: httpx.Client, writer: Account, buyer: Account, db: Engine
 ) -> None:
     short_low = create_item(client, writer, stock=50)
     short_high = create_item(client, writer, stock=50)
@@ -151,26 +151,27 @@ def test_create_order_insufficient_stock_is_409_and_changes_nothing(
     assert short_low["id"] < short_high["id"]
     set_stock(db, short_low["id"], 1)
     set_stock(db, short_high["id"], 1)
+    own_before = _orders_of(db, buyer.id)
     lines = [(plenty["id"], 3), (short_high["id"], 2), (short_low["id"], 2)]
-    response = _post_order(client, account, lines)
+    response = _post_order(client, buyer, lines)
     # The lowest short id is named, whatever the line order.
     assert_detail(response, 409, f"Insufficient stock for item {short_low['id']}")
     stocks = [item_stock(db, i["id"]) for i in (plenty, short_low, short_high)]
     assert stocks == [50, 1, 1]
-    assert _orders_of(db, account.id) == 0
+    assert _orders_of(db, buyer.id) == own_before
     # Exactly the stock left is fine; one more is not.
-    _order(client, account, [(short_low["id"], 1)])
+    _order(client, buyer, [(short_low["id"], 1)])
     assert item_stock(db, short_low["id"]) == 0
-    again = _post_order(client, account, [(short_low["id"], 1)])
+    again = _post_order(client, buyer, [(short_low["id"], 1)])
     assert_detail(again, 409, f"Insufficient stock for item {short_low['id']}")
-    assert _orders_of(db, account.id) == 1
+    assert _orders_of(db, buyer.id) == own_before + 1
 
 
 def test_missing_item_wins_over_insufficient_stock(
-    client: httpx.Client, writer: Account, account: Account, db: Engine
+    client: httpx.Client, writer: Account, buyer: Account, db: Engine
 ) -> None:
     item = create_item(client, writer, stock=1)
-    response = _post_order(client, account, [(item["id"], 5), (MISSING_ID, 1)])
+    response = _post_order(client, buyer, [(item["id"], 5), (MISSING_ID, 1)])
     assert_detail(response, 404, f"Item {MISSING_ID} not found")
     assert item_stock(db, item["id"]) == 1
 
@@ -200,9 +201,9 @@ def test_create_order_invalid_is_422(client: httpx.Client, seed_user: Account, d
     assert scalar(db, "SELECT count(*) FROM orders") == orders_before
 
 
-def test_create_order_limits_are_accepted(client: httpx.Client, writer: Account, account: Account) -> None:
+def test_create_order_limits_are_accepted(client: httpx.Client, writer: Account, buyer: Account) -> None:
     item = create_item(client, writer, price=1, stock=100)
-    order = _order(client, account, [(item["id"], 100)])
+    order = _order(client, buyer, [(item["id"], 100)])
     assert (order["total"], order["lines"][0]["quantity"]) == (100.0, 100)
 
 
@@ -223,8 +224,6 @@ def test_concurrent_orders_never_oversell(client: httpx.Client, live: Any, write
 
 # --- read ------------------------------------------------------------------------------------------------
 def test_list_orders_own_only_newest_first(client: httpx.Client, writer: Account, db: Engine) -> None:
-    from .helpers import new_account
-
     alice, bob = new_account(client, "alice"), new_account(client, "bob")
     item = create_item(client, writer, stock=100)
     a1 = _order(client, alice, [(item["id"], 1)])
@@ -239,6 +238,7 @@ def test_list_orders_own_only_newest_first(client: httpx.Client, writer: Account
 
 
 def test_list_orders_pagination(client: httpx.Client, writer: Account, account: Account) -> None:
+    assert_json(client.get("/orders", headers=account.headers), 200, {"data": [], "count": 0})
     item = create_item(client, writer, stock=100)
     orders = [_order(client, account, [(item["id"], q)]) for q in (1, 2, 3)]
     newest_first = orders[::-1]
@@ -249,10 +249,6 @@ def test_list_orders_pagination(client: httpx.Client, writer: Account, account: 
     assert_json(page2, 200, {"data": newest_first[2:], "count": 3})
     past = client.get("/orders", params={"skip": 10}, headers=account.headers)
     assert_json(past, 200, {"data": [], "count": 3})
-
-
-def test_list_orders_of_a_new_user_is_empty(client: httpx.Client, account: Account) -> None:
-    assert_json(client.get("/orders", headers=account.headers), 200, {"data": [], "count": 0})
 
 
 def test_list_orders_of_a_seed_user(client: httpx.Client, seed_user: Account, db: Engine) -> None:

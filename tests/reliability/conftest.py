@@ -7,10 +7,14 @@ databases, so the shared live servers' data stays what the other suites expect.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+
+from bench.carrier_stub import CarrierStub
+from bench.servers import DEFAULT_SETUP, SETUPS, Framework, RunningServer, ServerConfig
 
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
@@ -34,8 +38,43 @@ def engine_for() -> Iterator[Callable[[str], Engine]]:
         engine.dispose()
 
 
+# The settings tests/conftest.py gives every server it starts (LIVE_ENV there), for servers built here.
+SERVER_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example", "APP_ENV": "development"}
+
+
+def server_config(
+    framework: Framework,
+    *,
+    database_url: str,
+    carrier_url: str,
+    env: Mapping[str, str] | None = None,
+    setup: str | None = None,
+    workers: int = 2,
+    threads: int = 8,
+) -> ServerConfig:
+    """The same config `start_app` builds (workers=2, pool budget 8), optionally with another setup."""
+    return ServerConfig(
+        setup=SETUPS[setup or DEFAULT_SETUP[framework]],
+        database_url=database_url,
+        carrier_url=carrier_url,
+        workers=workers,
+        threads=threads,
+        pool_budget=8,
+        app_env={**SERVER_ENV, **(env or {})},
+    )
+
+
 @pytest.fixture
-def seed_user(live) -> Account:  # type: ignore[no-untyped-def]
+def own_servers(tmp_path: Path) -> Iterator[list[RunningServer]]:
+    """Servers a test builds itself (other setups, shorter start timeouts): every one is stopped afterwards."""
+    servers: list[RunningServer] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def seed_user(live: RunningServer) -> Account:
     """Seed user 0 of the current framework's live server, logged in once per server."""
     if live.url not in _seed_accounts:
         _seed_accounts[live.url] = seed_account(live.url, 0)
@@ -43,7 +82,7 @@ def seed_user(live) -> Account:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def carrier_reset(carrier):  # type: ignore[no-untyped-def]
+def carrier_reset(carrier: CarrierStub) -> Iterator[CarrierStub]:
     """The carrier stub, put back to its defaults whatever the test did to it."""
     carrier.reset()
     try:

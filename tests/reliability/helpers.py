@@ -142,7 +142,9 @@ def wait_for(fetch: Callable[[], Any], timeout_s: float = 5.0, interval_s: float
 def describe(response: httpx.Response) -> str:
     """One line naming the request and its answer, for assertion messages."""
     request = response.request
-    return f"{request.method} {request.url} -> {response.status_code} {response.text[:300]!r}"
+    url = str(request.url)
+    url = url if len(url) <= 200 else f"{url[:200]}...({len(url)} chars)"
+    return f"{request.method} {url} -> {response.status_code} {response.text[:300]!r}"
 
 
 # --- numbers the lead quotes -----------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""Run comparison: identical runs pass, a slower run fails the gate, incomparable setups are refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+# matplotlib reads MPLCONFIGDIR when bench.charts imports it: point it at a temp dir first.
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
+
+from bench.compare import compare_main, compare_runs, python_version, setup_differences
+from bench.rundata import load_run
+
+
+def _fixture_module(name: str) -> ModuleType:
+    """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+fake_run = _fixture_module("fake_run")
+SMALL = {"scenarios": ("item", "upstream"), "users": (4, 16)}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path: Path = fake_run.make_run(tmp_path_factory.mktemp("a"), **SMALL)
+    return path
+
+
+def _copy(run_dir: Path, dest: Path) -> Path:
+    out = dest / f"{run_dir.name}-copy"
+    shutil.copytree(run_dir, out)
+    return out
+
+
+def _slow_down(run_dir: Path, server: str, factor: float) -> None:
+    """Scale one setup's throughput (summary rows and per-second timelines) by factor."""
+    df = pd.read_csv(run_dir / "summary.csv")
+    rows = df["server"] == server
+    df.loc[rows, "rps"] *= factor
+    df.loc[rows, "requests"] = (df.loc[rows, "requests"] * factor).round().astype(int)
+    df.to_csv(run_dir / "summary.csv", index=False)
+    for cell in df.loc[rows, "cell_id"]:
+        tl = pd.read_csv(run_dir / "raw" / cell / "timeline.csv")
+        tl["requests"] = (tl["requests"] * factor).round().astype(int)
+        tl.to_csv(run_dir / "raw" / cell / "timeline.csv", index=False)
+
+
+def _edit_metadata(run_dir: Path, **changes: object) -> None:
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        target = meta
+        for p in parents:
+            target = target[p]
+        target[leaf] = value
+    (run_dir / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_same_run_shows_no_change_and_passes(baseline: Path, tmp_path: Path) -> None:
+    assert compare_main(baseline, baseline, fail_above_pct=5.0, force=False, out_dir=tmp_path) == 0
+    comp = compare_runs(load_run(baseline), load_run(baseline), fail_above_pct=5.0)
+    assert comp.differences == []
+    assert comp.regressions == []
+    assert comp.only_a == comp.only_b == []
+    assert len(comp.groups) == 4 * 2 * 2
+    for g in comp.groups:
+        for c in g.changes.values():
+            assert c.pct == 0.0
+            assert c.significant is False
+    md = (tmp_path / "compare.md").read_text()
+    assert "no significant regression" in md
+    assert "REGRESSION" not in md
+    page = (tmp_path / "compare.html").read_text()
+    assert not re.search(r'(?:src|href)\s*=\s*["\']?\s*(?:https?:)?//', page)
+    assert "<script" not in page
+
+
+def test_slower_run_is_a_regression(baseline: Path, tmp_path: Path) -> None:
+    slower = _copy(baseline, tmp_path)
+    _slow_down(slower, "fastapi-uvicorn", 0.7)
+    assert compare_main(baseline, slower, fail_above_pct=5.0, force=False, out_dir=None) == 1
+    comp = compare_runs(load_run(baseline), load_run(slower), fail_above_pct=5.0)
+    regressed = {key for key, c in comp.regressions if c.metric == "rps"}
+    assert regressed == {("fastapi-uvicorn", s, u) for s in SMALL["scenarios"] for u in SMALL["users"]}
+    for key, c in comp.regressions:
+        assert c.pct == pytest.approx(-30.0, abs=0.5), key
+    assert "REGRESSION" in (slower / "compare.md").read_text()  # out_dir defaults to run B
+    assert (slower / "compare.html").exists()
+    # a 30 % drop is inside a 40 % threshold: significant but not failing
+    assert compare_main(baseline, slower, fail_above_pct=40.0, force=False, out_dir=tmp_path / "o") == 0
+
+
+def test_single_repeat_runs_are_compared_on_per_second_samples(tmp_path: Path) -> None:
+    a = fake_run.make_run(tmp_path / "a", repeats=1, scenarios=("item",), users=(8,))
+    b = _copy(a, tmp_path)
+    _slow_down(b, "flask-gunicorn-sync", 0.8)
+    comp = compare_runs(load_run(a), load_run(b), fail_above_pct=5.0)
+    rps = {g.key: g.changes["rps"] for g in comp.groups}
+    assert rps[("flask-gunicorn-sync", "item", 8)].test == "Mann-Whitney U"
+    assert [k for k, _ in comp.regressions] == [("flask-gunicorn-sync", "item", 8)]
+    assert all(g.changes["p99_ms"].significant is None for g in comp.groups)  # latency untested with 1 repeat
+
+
+def test_mismatched_setups_are_refused_unless_forced(
+    baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = _copy(baseline, tmp_path)
+    _edit_metadata(other, packages__fastapi="0.999.0", platform__cores=16, settings__duration_s=60)
+    assert compare_main(baseline, other, fail_above_pct=5.0, force=False, out_dir=tmp_path / "o") == 2
+    out = capsys.readouterr().out
+    assert "packages.fastapi" in out
+    assert "platform.cores" in out
+    assert "settings.duration_s" in out
+    assert not (tmp_path / "o").exists()
+    assert compare_main(baseline, other, fail_above_pct=5.0, force=True, out_dir=tmp_path / "o") == 0
+    assert "packages.fastapi" in (tmp_path / "o" / "compare.md").read_text()
+
+
+def test_setup_differences_cover_what_matters() -> None:
+    meta = fake_run.metadata("r", ["fastapi-uvicorn"], [8], 1, 10)
+    assert setup_differences(meta, json.loads(json.dumps(meta))) == []
+    changed = json.loads(json.dumps(meta))
+    changed["python"]["executable"] = "/elsewhere/bin/python"  # a different venv path is not a difference
+    changed["git"]["sha"] = "fffffff"  # nor is another commit: that is what compare is for
+    assert setup_differences(meta, changed) == []
+    for key, value in (("python", {"version": "3.12.1"}), ("packages", {**meta["packages"], "Werkzeug": "9"})):
+        other = {**meta, key: value}
+        assert setup_differences(meta, other), key
+    assert python_version({"python": "3.11.7"}) == "3.11.7"
+    assert python_version({}) is None
+
+
+def test_groups_present_in_one_run_only_are_listed(baseline: Path, tmp_path: Path) -> None:
+    b = fake_run.make_run(tmp_path, scenarios=("item",), users=(4, 16))
+    comp = compare_runs(load_run(baseline), load_run(b), fail_above_pct=5.0)
+    assert {k[1] for k in comp.only_a} == {"upstream"}
+    assert comp.only_b == []
