@@ -25,6 +25,7 @@ from .helpers import (
     assert_process_time,
     bearer,
     expected_errors,
+    locs,
     make_token,
     unique_email,
 )
@@ -32,6 +33,16 @@ from .helpers import (
 ALLOWED_ORIGIN = "https://allowed.example"
 EVIL_ORIGIN = "https://evil.example"
 MAX_BODY = 1_048_576
+
+# Known app/server differences, open at the time of writing (strict: the test fails once they are fixed).
+FLASK_AUTOMATIC_METHODS = (
+    "Flask answers HEAD on every GET route (200) and OPTIONS without CORS headers (200, empty text/html, "
+    "Allow header) where FastAPI answers 405 {'detail': 'Method Not Allowed'}"
+)
+GUNICORN_REQUEST_LIMITS = (
+    "gunicorn's default limits (limit_request_line 4094, limit_request_field_size 8190, limit_request_fields "
+    "100) refuse the request with an HTML 414/431 before Flask sees it; uvicorn passes it to FastAPI"
+)
 
 # Every path of the contract and the methods it serves there.
 CONTRACT_PATHS = {
@@ -76,11 +87,7 @@ def test_empty_body_is_422_missing(client: httpx.Client) -> None:
 def test_json_null_body_is_422(client: httpx.Client) -> None:
     response = client.post("/auth/register", content=b"null", headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
-    assert locs_of(response) == [["body"]]
-
-
-def locs_of(response: httpx.Response) -> list[Any]:
-    return [e["loc"] for e in response.json()["detail"]]
+    assert locs(response) == [["body"]]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
@@ -132,7 +139,16 @@ def test_body_just_under_limit_is_not_413(client: httpx.Client) -> None:
     response = client.post("/auth/register", content=raw, headers={"Content-Type": "application/json"})
     # Within the limit the body is parsed and validated (full_name is longer than 255).
     assert response.status_code == 422, response.text[:200]
-    assert locs_of(response) == [["body", "full_name"]]
+    assert locs(response) == [["body", "full_name"]]
+    # The same bytes, chunked (no Content-Length).
+    chunked = client.post(
+        "/auth/register",
+        content=(raw[i : i + 65536] for i in range(0, len(raw), 65536)),
+        headers={"Content-Type": "application/json"},
+    )
+    assert chunked.request.headers.get("transfer-encoding") == "chunked"
+    assert chunked.status_code == 422, chunked.text[:200]
+    assert locs(chunked) == [["body", "full_name"]]
 
 
 # --- routing ---------------------------------------------------------------------------------------------
@@ -156,13 +172,36 @@ def test_wrong_method_is_405(client: httpx.Client, method: str, path: str) -> No
 
 
 @pytest.mark.parametrize(("method", "path"), [("HEAD", "/health"), ("OPTIONS", "/health"), ("HEAD", "/items/1")])
-def test_methods_outside_the_table_are_405(client: httpx.Client, method: str, path: str) -> None:
+def test_methods_outside_the_table_are_405(
+    framework: str, request: pytest.FixtureRequest, client: httpx.Client, method: str, path: str
+) -> None:
     # HEAD and OPTIONS (without a CORS preflight's headers) are served on no route of the contract.
+    if framework == "flask":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=FLASK_AUTOMATIC_METHODS))
     response = client.request(method, path)
     assert response.status_code == 405, response.headers
     assert_process_time(response)
     if method != "HEAD":
         assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_long_query_string_is_validated_not_refused(
+    framework: str, request: pytest.FixtureRequest, client: httpx.Client
+) -> None:
+    if framework == "flask":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=GUNICORN_REQUEST_LIMITS))
+    # A 5 kB request line (RFC 9110 recommends accepting at least 8000 octets): the app's validation answers.
+    response = client.get("/items", params={"q": "x" * 5000})
+    assert locs(response) == [["query", "q"]]
+    assert response.json()["detail"][0]["type"] == "string_too_long"
+
+
+def test_large_header_is_read_not_refused(framework: str, request: pytest.FixtureRequest, client: httpx.Client) -> None:
+    if framework == "flask":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=GUNICORN_REQUEST_LIMITS))
+    # A 9 kB bearer token is not a valid one: the app's authentication answers.
+    response = client.get("/users/me", headers=bearer("x" * 9000))
+    assert_detail(response, 401, "Could not validate credentials")
 
 
 # --- headers ---------------------------------------------------------------------------------------------
@@ -181,9 +220,10 @@ def test_process_time_on_every_kind_of_response(client: httpx.Client, seed_user:
         client.post("/auth/register", content=b"{bad", headers={"Content-Type": "application/json"}),
         client.post("/auth/register", content=b"x" * (MAX_BODY + 1), headers={"Content-Type": "application/json"}),
         client.delete(f"/items/{MISSING_ID}", headers=seed_user.headers),
+        _preflight(client, ALLOWED_ORIGIN),
     ]
     statuses = [r.status_code for r in responses]
-    assert statuses == [200, 200, 200, 404, 422, 401, 401, 200, 404, 405, 422, 413, 404]
+    assert statuses == [200, 200, 200, 404, 422, 401, 401, 200, 404, 405, 422, 413, 404, 200]
     for response in responses:
         assert_process_time(response)
 

@@ -7,14 +7,14 @@ databases, so the shared live servers' data stays what the other suites expect.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from bench.carrier_stub import CarrierStub
-from bench.servers import DEFAULT_SETUP, SETUPS, Framework, RunningServer, ServerConfig
+from bench.servers import RunningServer
 
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
@@ -36,32 +36,6 @@ def engine_for() -> Iterator[Callable[[str], Engine]]:
     yield _make
     for engine in engines:
         engine.dispose()
-
-
-# The settings tests/conftest.py gives every server it starts (LIVE_ENV there), for servers built here.
-SERVER_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example", "APP_ENV": "development"}
-
-
-def server_config(
-    framework: Framework,
-    *,
-    database_url: str,
-    carrier_url: str,
-    env: Mapping[str, str] | None = None,
-    setup: str | None = None,
-    workers: int = 2,
-    threads: int = 8,
-) -> ServerConfig:
-    """The same config `start_app` builds (workers=2, pool budget 8), optionally with another setup."""
-    return ServerConfig(
-        setup=SETUPS[setup or DEFAULT_SETUP[framework]],
-        database_url=database_url,
-        carrier_url=carrier_url,
-        workers=workers,
-        threads=threads,
-        pool_budget=8,
-        app_env={**SERVER_ENV, **(env or {})},
-    )
 
 
 @pytest.fixture

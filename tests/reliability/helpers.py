@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import Engine, create_engine, text
 
+from bench.servers import DEFAULT_SETUP, SETUPS, Framework, ServerConfig
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 from shared_models.settings import DEFAULT_JWT_SECRET
 
@@ -75,6 +76,33 @@ def seed_account(base_url: str, index: int = 0) -> Account:
         me = client.get("/users/me", headers=bearer(token))
         assert me.status_code == 200, me.text
     return Account(id=me.json()["id"], email=email, password=LOAD_USER_PASSWORD, token=token)
+
+
+# --- servers -------------------------------------------------------------------------------------------
+# The settings tests/conftest.py gives every server it starts (LIVE_ENV there), for servers built here.
+SERVER_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example", "APP_ENV": "development"}
+
+
+def server_config(
+    framework: Framework,
+    *,
+    database_url: str,
+    carrier_url: str,
+    env: Mapping[str, str] | None = None,
+    setup: str | None = None,
+    workers: int = 2,
+    threads: int = 8,
+) -> ServerConfig:
+    """The same config `start_app` builds (workers=2, pool budget 8), optionally with another setup."""
+    return ServerConfig(
+        setup=SETUPS[setup or DEFAULT_SETUP[framework]],
+        database_url=database_url,
+        carrier_url=carrier_url,
+        workers=workers,
+        threads=threads,
+        pool_budget=8,
+        app_env={**SERVER_ENV, **(env or {})},
+    )
 
 
 # --- tokens ----------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from bench.carrier_stub import CarrierStub
 from bench.servers import Framework, RunningServer, ServerStartError
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
-from .conftest import server_config
 from .helpers import (
     INT32_MAX,
     Account,
@@ -35,6 +34,7 @@ from .helpers import (
     rows,
     scalar,
     seed_account,
+    server_config,
     unique_email,
     unsigned_token,
 )
@@ -322,9 +322,7 @@ def test_production_refuses_to_start_with_the_default_jwt_secret(
 ) -> None:
     # What `start_app(framework, env={"APP_ENV": "production"})` starts, with a 10 s health timeout instead of
     # 30 s: a server that crash-loops (see below) would otherwise cost half a minute.
-    config = server_config(
-        framework, database_url=fresh_db(), carrier_url=carrier.url, env={"APP_ENV": "production"}
-    )
+    config = server_config(framework, database_url=fresh_db(), carrier_url=carrier.url, env={"APP_ENV": "production"})
     server = RunningServer(config, log_dir=tmp_path)
     own_servers.append(server)
     with pytest.raises(ServerStartError) as excinfo:

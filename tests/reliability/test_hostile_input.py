@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from .helpers import INT32_MAX, INT64_MAX, MIB, PASSWORD, Account, describe, rows, scalar, unique_email
+from .helpers import INT32_MAX, INT64_MAX, MIB, PASSWORD, Account, describe, rows, scalar
 
 Loc = tuple[str | int, ...]
 
@@ -115,13 +115,24 @@ for method, path, auth in BODY_ENDPOINTS:
             method, path, 400, auth=auth, raw=b'{"name": "\xff\xfe"}', detail="There was an error parsing the body"
         ),
         f"{name}-nested-100k": Case(
-            method, path, 400, auth=auth, raw=b"[" * 100_000 + b"]" * 100_000, detail="There was an error parsing the body"
+            method,
+            path,
+            400,
+            auth=auth,
+            raw=b"[" * 100_000 + b"]" * 100_000,
+            detail="There was an error parsing the body",
         ),
         f"{name}-over-1mib": Case(
             method, path, 413, auth=auth, raw=b'{"name": "' + b"x" * MIB + b'"}', detail="Request body too large"
         ),
         f"{name}-over-1mib-text": Case(
-            method, path, 413, auth=auth, raw=b"x" * (MIB + 1), content_type="text/plain", detail="Request body too large"
+            method,
+            path,
+            413,
+            auth=auth,
+            raw=b"x" * (MIB + 1),
+            content_type="text/plain",
+            detail="Request body too large",
         ),
     }
 
@@ -154,16 +165,25 @@ CASES |= {
     "patch-stock-null": Case("PATCH", "/items/1", 422, ("body", "stock"), True, json={"stock": None}),
     "patch-name-empty": Case("PATCH", "/items/1", 422, ("body", "name"), True, json={"name": ""}),
     # Order lines: quantities and ids out of range, absurd shapes.
-    "order-quantity-zero": Case("POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=0)),
+    "order-quantity-zero": Case(
+        "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=0)
+    ),
     "order-quantity-negative": Case(
         "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=-3)
     ),
-    "order-quantity-101": Case("POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=101)),
+    "order-quantity-101": Case(
+        "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=101)
+    ),
     "order-quantity-1e30": Case(
         "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=10**30)
     ),
     "order-quantity-1e400": Case(
-        "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, raw=b'{"lines": [{"item_id": 1, "quantity": 1e400}]}'
+        "POST",
+        "/orders",
+        422,
+        ("body", "lines", 0, "quantity"),
+        True,
+        raw=b'{"lines": [{"item_id": 1, "quantity": 1e400}]}',
     ),
     "order-quantity-string": Case(
         "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity="many")
@@ -210,7 +230,11 @@ CASES |= {
     ),
     "nul-in-q": Case("GET", "/items", 422, ("query", "q"), params={"q": "a\x00b"}),
     "password-100k": Case(
-        "POST", "/auth/register", 422, ("body", "password"), json={"email": "long@example.com", "password": "p" * 100_000}
+        "POST",
+        "/auth/register",
+        422,
+        ("body", "password"),
+        json={"email": "long@example.com", "password": "p" * 100_000},
     ),
     "name-101-chars": Case("POST", "/items", 422, ("body", "name"), True, json={**ITEM, "name": "n" * 101}),
     "description-1001-chars": Case(
@@ -235,7 +259,12 @@ CASES |= {
     ),
     "login-json-body": Case("POST", "/auth/token", 422, ("body", "username"), json={"username": "a", "password": "b"}),
     "login-no-password": Case(
-        "POST", "/auth/token", 422, ("body", "password"), content_type="application/x-www-form-urlencoded", raw=b"username=a"
+        "POST",
+        "/auth/token",
+        422,
+        ("body", "password"),
+        content_type="application/x-www-form-urlencoded",
+        raw=b"username=a",
     ),
     # Query strings: out of range, not numbers, empty.
     "zip-4-digits": Case("GET", "/items/1/shipping-quote", 422, ("query", "zip"), params={"zip": "1234"}),
