@@ -7,7 +7,7 @@ databases, so the shared live servers' data stays what the other suites expect.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,34 @@ pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 from .helpers import REPORT, Account, make_engine, seed_account  # noqa: E402
 
 _seed_accounts: dict[str, Account] = {}
+_HERE = Path(__file__).resolve().parent
+_FIGURES = "reliability-figure"
+
+
+def _ours(item: pytest.Item) -> bool:
+    return _HERE in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip this suite's `slow` tests unless the -m expression asks for them (`pytest -m slow`)."""
+    if "slow" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="long run: select it with -m slow")
+    for item in items:
+        if _ours(item) and item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the figures a test recorded to its report (they travel from xdist workers to the controller)."""
+    report = yield
+    if _ours(item) and REPORT:
+        report.user_properties.extend((_FIGURES, line) for line in REPORT)
+        REPORT.clear()
+    return report
 
 
 @pytest.fixture
@@ -67,7 +95,14 @@ def carrier_reset(carrier: CarrierStub) -> Iterator[CarrierStub]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the figures the reliability tests measured (fuzz case counts, scale, recovery times)."""
-    if REPORT:
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for name, value in getattr(report, "user_properties", ())
+        if name == _FIGURES
+    ]
+    if lines:
         terminalreporter.section("reliability figures")
-        for line in REPORT:
-            terminalreporter.write_line(line)
+        for line in lines:
+            terminalreporter.write_line(str(line))
