@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import atexit
 import threading
-from decimal import Decimal
-from typing import Annotated
 
 import httpx
 import structlog
 from flask import Flask, current_app
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from flask_app.config import get_settings
-from shared_models.exceptions import DomainError
+from shared_models.exceptions import CarrierUnavailableError
 from shared_models.models import Item
-from shared_models.schemas import ShippingQuote
+from shared_models.schemas import CarrierQuote, ShippingQuote
 
 _EXTENSION = "carrier"
 _log = structlog.get_logger(__name__)
-
-
-class CarrierUnavailableError(DomainError):
-    """The carrier failed, timed out or answered something other than a quote."""
-
-    status_code = 502
-
-    def __init__(self) -> None:
-        super().__init__("Carrier unavailable")
-
-
-class _CarrierReply(BaseModel):
-    # Whatever the upstream sends must still serialise as a JSON number: no Infinity/NaN, no negatives.
-    carrier: str
-    cost: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-    eta_days: int
 
 
 class _SharedClient:
@@ -76,7 +58,7 @@ def fetch_shipping_quote(client: httpx.Client, *, carrier_url: str, item: Item, 
             params={"zip": zip_code, "item_id": item.id, "price": str(item.price)},
         )
         if reply.status_code == 200:
-            quote = _CarrierReply.model_validate_json(reply.content)
+            quote = CarrierQuote.model_validate_json(reply.content)
             return ShippingQuote(
                 item_id=item.id, zip=zip_code, carrier=quote.carrier, cost=quote.cost, eta_days=quote.eta_days
             )

@@ -30,7 +30,11 @@ def _finite(value: Any) -> Any:
 def _safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
-    return _finite(to_jsonable_python(value, serialize_unknown=True, fallback=str))
+    try:
+        return _finite(to_jsonable_python(value, serialize_unknown=True, fallback=str))
+    except (ValueError, RecursionError):
+        # Input nested deeper than the serialiser allows: echo a bounded text form instead of failing.
+        return repr(value)[:1000]
 
 
 def validation_detail(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
@@ -63,4 +67,10 @@ def validation_error_json(errors: Iterable[Mapping[str, Any]], prefix: Sequence[
 
 def json_invalid_error(*, pos: int, msg: str) -> dict[str, Any]:
     """The entry FastAPI produces for a body that is not valid JSON."""
-    return {"type": "json_invalid", "loc": ("body", pos), "msg": "JSON decode error", "input": {}, "ctx": {"error": msg}}
+    return {
+        "type": "json_invalid",
+        "loc": ("body", pos),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": msg},
+    }

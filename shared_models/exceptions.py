@@ -42,6 +42,15 @@ class ItemInUseError(DomainError):
         super().__init__("Item is referenced by orders")
 
 
+class CarrierUnavailableError(DomainError):
+    """The carrier upstream failed, timed out or answered something other than a quote."""
+
+    status_code = 502
+
+    def __init__(self) -> None:
+        super().__init__("Carrier unavailable")
+
+
 class EmailTakenError(DomainError):
     """Registration with an email that already has an account."""
 

@@ -101,7 +101,8 @@ class Order(Base):
         nullable=False,
         default=OrderStatus.CONFIRMED,
     )
-    total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # 50 lines x 100 units x 99,999,999.99 needs 14 digits.
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     created_at: Mapped[datetime] = _now()
 
     user: Mapped[User] = relationship(back_populates="orders")

@@ -15,6 +15,7 @@ from pydantic import (
     PlainSerializer,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from shared_models.models import OrderStatus
@@ -35,7 +36,8 @@ Password = Annotated[str, Field(min_length=8, max_length=128, pattern=_NO_NUL)]
 Stock = Annotated[int, Field(ge=0, le=INT32_MAX)]
 EntityId = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Quantity = Annotated[int, Field(ge=1, le=100)]
-Zip = Annotated[str, Field(pattern=r"^\d{5}$")]
+# ASCII digits only: \d would also accept other scripts' digits, which no carrier understands.
+Zip = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
 
 _ORM = ConfigDict(from_attributes=True)
 
@@ -91,10 +93,11 @@ class ItemCreate(BaseModel):
 class ItemUpdate(BaseModel):
     """Body of PATCH /items/{id}: every field optional, only the sent ones change."""
 
-    name: ItemName | None = None
+    # SkipJsonSchema: the documented type is the field's own; null is rejected below except for description.
+    name: ItemName | SkipJsonSchema[None] = None
     description: ItemDescription | None = None
-    price: Money | None = None
-    stock: Stock | None = None
+    price: Money | SkipJsonSchema[None] = None
+    stock: Stock | SkipJsonSchema[None] = None
 
     @field_validator("name", "price", "stock")
     @classmethod
@@ -145,6 +148,15 @@ class ShippingQuoteQuery(BaseModel):
     """Query string of GET /items/{id}/shipping-quote."""
 
     zip: Zip
+
+
+class CarrierQuote(BaseModel):
+    """What the carrier upstream answers; anything else counts as the carrier being unavailable."""
+
+    carrier: str
+    # Whatever the upstream sends must still serialise as a JSON number: no Infinity/NaN, no negatives.
+    cost: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    eta_days: int
 
 
 class ShippingQuote(BaseModel):

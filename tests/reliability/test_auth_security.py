@@ -42,15 +42,16 @@ from .helpers import (
 NOT_AUTHENTICATED = "Not authenticated"
 BAD_CREDENTIALS = "Could not validate credentials"
 
-# Every operation that needs a bearer token, with a request that would succeed (or 404) given a valid one.
+# Every operation that needs a bearer token. Ids name nothing that exists, so an app that wrongly let a request
+# through would answer 404 rather than change the shared seed data.
 PROTECTED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/users/me", None),
     ("POST", "/items", {"name": "auth-probe", "price": 1, "stock": 1}),
-    ("PATCH", "/items/1", {"description": "auth-probe"}),
-    ("DELETE", "/items/1", None),
-    ("POST", "/orders", {"lines": [{"item_id": 1, "quantity": 1}]}),
+    ("PATCH", f"/items/{INT32_MAX}", {"description": "auth-probe"}),
+    ("DELETE", f"/items/{INT32_MAX}", None),
+    ("POST", "/orders", {"lines": [{"item_id": INT32_MAX, "quantity": 1}]}),
     ("GET", "/orders", None),
-    ("GET", "/orders/1", None),
+    ("GET", f"/orders/{INT32_MAX}", None),
 ]
 PROTECTED_IDS = [f"{method} {path}" for method, path, _ in PROTECTED]
 
@@ -328,7 +329,9 @@ def test_production_refuses_to_start_with_the_default_jwt_secret(
     with pytest.raises(ServerStartError) as excinfo:
         server.start(timeout_s=10)
     message = str(excinfo.value)
-    assert "JWT_SECRET" in message, message[-2000:]
+    log = server.log_path.read_text(errors="replace")
+    assert "JWT_SECRET" in log, log[-2000:]
+    assert "JWT_SECRET" in message, f"the reason is in the log but not in the error's tail:\n{message[-2000:]}"
     # And it stops by itself: a server that cannot run must exit (so a supervisor sees the failure), not keep
     # respawning workers that die on the same settings error while never serving.
     assert "exited with code" in message, f"the server kept running without becoming healthy:\n{message[-1500:]}"

@@ -73,6 +73,8 @@ class Case:
 
 
 ITEM = {"name": "hostile", "price": 10, "stock": 1}
+# PATCHes go to an item this suite creates, so an app that wrongly accepts one changes none of the seed data.
+OWN_ITEM = "/items/{own}"
 ITEM_JSON = json.dumps(ITEM).encode()
 
 
@@ -161,9 +163,17 @@ CASES |= {
     "stock-4301-digit-literal": Case(
         "POST", "/items", 400, auth=True, raw=_raw_item(stock="9" * 4301), detail="There was an error parsing the body"
     ),
-    "patch-price-1e400": Case("PATCH", "/items/1", 422, ("body", "price"), True, raw=b'{"price": 1e400}'),
-    "patch-stock-null": Case("PATCH", "/items/1", 422, ("body", "stock"), True, json={"stock": None}),
-    "patch-name-empty": Case("PATCH", "/items/1", 422, ("body", "name"), True, json={"name": ""}),
+    # JSON booleans are not integers (the published schema says `integer`); pydantic's lax mode would read
+    # true as 1, so `"quantity": true` would buy one unit.
+    "stock-true": Case("POST", "/items", 422, ("body", "stock"), True, json={**ITEM, "stock": True}),
+    "patch-stock-true": Case("PATCH", OWN_ITEM, 422, ("body", "stock"), True, json={"stock": True}),
+    "order-quantity-true": Case(
+        "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=True)
+    ),
+    "order-item-true": Case("POST", "/orders", 422, ("body", "lines", 0, "item_id"), True, json=_order(item_id=True)),
+    "patch-price-1e400": Case("PATCH", OWN_ITEM, 422, ("body", "price"), True, raw=b'{"price": 1e400}'),
+    "patch-stock-null": Case("PATCH", OWN_ITEM, 422, ("body", "stock"), True, json={"stock": None}),
+    "patch-name-empty": Case("PATCH", OWN_ITEM, 422, ("body", "name"), True, json={"name": ""}),
     # Order lines: quantities and ids out of range, absurd shapes.
     "order-quantity-zero": Case(
         "POST", "/orders", 422, ("body", "lines", 0, "quantity"), True, json=_order(quantity=0)
@@ -214,7 +224,7 @@ CASES |= {
     "nul-in-item-description": Case(
         "POST", "/items", 422, ("body", "description"), True, json={**ITEM, "description": "\x00"}
     ),
-    "nul-in-patch-name": Case("PATCH", "/items/1", 422, ("body", "name"), True, json={"name": "a\x00"}),
+    "nul-in-patch-name": Case("PATCH", OWN_ITEM, 422, ("body", "name"), True, json={"name": "a\x00"}),
     "nul-in-full-name": Case(
         "POST",
         "/auth/register",
@@ -296,7 +306,19 @@ for raw_id in ["abc", "-1", "0", "1.5", "1e3", str(INT32_MAX + 1), str(INT64_MAX
         CASES[key] = Case(method, template.format(raw_id), 422, ("path", param), auth, json=body)
 
 
-def _send(client: httpx.Client, case: Case, token: str) -> httpx.Response:
+_own_items: dict[str, int] = {}
+
+
+@pytest.fixture
+def own_item(client: httpx.Client, seed_user: Account) -> int:
+    """An item of this suite on the current live server (made once per server)."""
+    key = str(client.base_url)
+    if key not in _own_items:
+        _own_items[key] = _create_item(client, seed_user)["id"]
+    return _own_items[key]
+
+
+def _send(client: httpx.Client, case: Case, token: str, own_item: int) -> httpx.Response:
     headers: dict[str, str] = {}
     if case.auth:
         headers["Authorization"] = f"Bearer {token}"
@@ -309,12 +331,12 @@ def _send(client: httpx.Client, case: Case, token: str) -> httpx.Response:
         kwargs["content"] = json.dumps(case.json).encode()
     if case.content_type and (case.raw is not None or case.json is not None):
         headers["Content-Type"] = case.content_type
-    return client.request(case.method, case.path, headers=headers, **kwargs)
+    return client.request(case.method, case.path.replace("{own}", str(own_item)), headers=headers, **kwargs)
 
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
-def test_hostile_request_is_a_clean_4xx(client: httpx.Client, seed_user: Account, case: Case) -> None:
-    response = _send(client, case, seed_user.token)
+def test_hostile_request_is_a_clean_4xx(client: httpx.Client, seed_user: Account, own_item: int, case: Case) -> None:
+    response = _send(client, case, seed_user.token, own_item)
     assert response.status_code == case.status, describe(response)
     assert_4xx(response)
     if case.loc is not None:
