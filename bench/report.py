@@ -88,6 +88,7 @@ def _setups(a: Analysis) -> list[dict[str, Any]]:
                 "threads": s.get("threads", "—"),
                 "keep_alive": s.get("keep_alive", "—"),
                 "db_driver": s.get("db_driver", "—"),
+                "http_client": s.get("http_client", "—"),
                 "pool": s.get("pool_size_per_worker", "—"),
                 "measured": name in a.servers,
             }
@@ -140,7 +141,12 @@ def _asymmetries(a: Analysis) -> list[str]:
     """Differences between the measured setups that the stacks bring with them, read from metadata.servers."""
     servers = {k: v for k, v in (a.run.metadata.get("servers") or {}).items() if k in a.servers}
     out = []
-    for key, label in (("db_driver", "DB driver"), ("keep_alive", "HTTP keep-alive"), ("threads", "Threads")):
+    for key, label in (
+        ("db_driver", "DB driver"),
+        ("http_client", "Upstream HTTP client"),
+        ("keep_alive", "HTTP keep-alive"),
+        ("threads", "Threads"),
+    ):
         values = {name: s.get(key) for name, s in servers.items()}
         if len({str(v) for v in values.values()}) > 1:
             detail = ", ".join(f"{name}: {v}" for name, v in values.items())

@@ -204,6 +204,7 @@ class Runner:
                     "threads": self._threads(name),
                     "keep_alive": SETUPS[name].keep_alive,
                     "db_driver": SETUPS[name].db_driver,
+                    "http_client": SETUPS[name].http_client,
                     "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
                     "pool_budget": self.settings.pool_budget,
                 }

@@ -42,6 +42,7 @@ class ServerSetup:
     worker_class: str
     db_driver: str
     keep_alive: str
+    http_client: str
     uses_threads: bool = False
 
     def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
@@ -95,10 +96,25 @@ class ServerSetup:
 SETUPS: dict[str, ServerSetup] = {
     s.name: s
     for s in (
-        ServerSetup("fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s"),
-        ServerSetup("fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s"),
-        ServerSetup("flask-gunicorn-sync", "flask", "gunicorn", "sync", "psycopg2", "none (sync worker)"),
-        ServerSetup("flask-gunicorn-gthread", "flask", "gunicorn", "gthread", "psycopg2", "5 s", uses_threads=True),
+        ServerSetup(
+            "fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s", "aiohttp"
+        ),
+        ServerSetup(
+            "fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s", "aiohttp"
+        ),
+        ServerSetup(
+            "flask-gunicorn-sync", "flask", "gunicorn", "sync", "psycopg2", "none (sync worker)", "httpx (sync)"
+        ),
+        ServerSetup(
+            "flask-gunicorn-gthread",
+            "flask",
+            "gunicorn",
+            "gthread",
+            "psycopg2",
+            "5 s",
+            "httpx (sync)",
+            uses_threads=True,
+        ),
     )
 }
 # The setup each framework's documentation leads a newcomer to; used by tests and `bench serve`.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import httpx
+import aiohttp
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,15 +41,15 @@ async def get_db(sessionmaker: SessionMakerDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_carrier_client(request: Request) -> httpx.AsyncClient:
+async def get_carrier_client(request: Request) -> aiohttp.ClientSession:
     """The shared HTTP client for the carrier upstream."""
-    client: httpx.AsyncClient = request.app.state.carrier_client
+    client: aiohttp.ClientSession = request.app.state.carrier_client
     return client
 
 
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
-CarrierClientDep = Annotated[httpx.AsyncClient, Depends(get_carrier_client)]
+CarrierClientDep = Annotated[aiohttp.ClientSession, Depends(get_carrier_client)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]
 
 

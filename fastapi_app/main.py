@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -33,9 +33,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_pre_ping=True,
     )
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-    async with httpx.AsyncClient(
-        timeout=settings.carrier_timeout_s,
-        limits=httpx.Limits(max_connections=settings.carrier_max_connections),
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=settings.carrier_timeout_s),
+        connector=aiohttp.TCPConnector(limit=settings.carrier_max_connections),
     ) as carrier_client:
         app.state.carrier_client = carrier_client
         try:

@@ -21,7 +21,6 @@ _SHARED_RUNTIME: tuple[str, ...] = (
     "pyjwt",  # bearer tokens
     "pwdlib[argon2]",  # password hashing
     "structlog",  # logging
-    "httpx",  # the carrier client
 )
 FASTAPI_REQUIREMENTS: tuple[str, ...] = (
     "fastapi",  # the framework (brings starlette)
@@ -30,6 +29,7 @@ FASTAPI_REQUIREMENTS: tuple[str, ...] = (
     "python-multipart",  # FastAPI needs it to parse the OAuth2 password form
     "sqlalchemy[asyncio]",  # the async engine (greenlet)
     "asyncpg",  # async PostgreSQL driver
+    "aiohttp",  # the carrier client (asyncio)
     *_SHARED_RUNTIME,
 )
 FLASK_REQUIREMENTS: tuple[str, ...] = (
@@ -38,6 +38,7 @@ FLASK_REQUIREMENTS: tuple[str, ...] = (
     "gunicorn",  # both Flask setups (sync and gthread workers)
     "sqlalchemy",  # the sync engine
     "psycopg2-binary",  # sync PostgreSQL driver
+    "httpx",  # the carrier client (sync)
     *_SHARED_RUNTIME,
 )
 REQUIREMENTS: dict[str, tuple[str, ...]] = {"fastapi": FASTAPI_REQUIREMENTS, "flask": FLASK_REQUIREMENTS}

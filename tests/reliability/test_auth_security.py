@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import Engine
 
@@ -145,8 +146,8 @@ def test_invalid_token_is_401(
     assert_401(response, BAD_CREDENTIALS)
 
 
-def test_bad_tokens_get_the_same_answer_from_both_apps(live_servers: dict[str, RunningServer]) -> None:
-    # Parity on the edge cases where the contract leaves room (empty token, odd spacing, scheme case).
+def test_odd_bearer_headers_get_the_same_answer_from_both_apps(live_servers: dict[str, RunningServer]) -> None:
+    # Parity where the contract leaves room: no token after the scheme, odd spacing, the scheme's case.
     seeds = {framework: seed_account(server.url, 0) for framework, server in live_servers.items()}
     variants: dict[str, Callable[[str], str]] = {
         "bearer-only": lambda _t: "Bearer",
@@ -156,7 +157,7 @@ def test_bad_tokens_get_the_same_answer_from_both_apps(live_servers: dict[str, R
         "tab": lambda t: f"Bearer\t{t}",
         "token-then-junk": lambda t: f"Bearer {t} junk",
     }
-    answers: dict[str, dict[str, tuple[int, Any, str | None]]] = {}
+    answers: dict[str, dict[str, tuple[int, Any]]] = {}
     for framework, server in live_servers.items():
         with httpx.Client(base_url=server.url, timeout=10) as http:
             for name, build in variants.items():
@@ -166,7 +167,7 @@ def test_bad_tokens_get_the_same_answer_from_both_apps(live_servers: dict[str, R
                     assert response.headers.get("www-authenticate") == "Bearer", describe(response)
                 body = response.json()
                 summary = body.get("detail") if response.status_code == 401 else body.get("email")
-                answers.setdefault(name, {})[framework] = (response.status_code, summary, None)
+                answers.setdefault(name, {})[framework] = (response.status_code, summary)
     different = {name: per_app for name, per_app in answers.items() if per_app["fastapi"] != per_app["flask"]}
     assert not different, f"the apps disagree on: {different}"
     # Scheme names are case-insensitive (RFC 7235): a valid token works whatever the scheme's case.
@@ -180,17 +181,6 @@ def test_token_of_a_deleted_user_is_401(client: httpx.Client, db: Engine) -> Non
     execute(db, "DELETE FROM users WHERE id = :id", id=account.id)
     for method, path, body in PROTECTED:
         assert_401(_call(client, method, path, body, account.headers), BAD_CREDENTIALS)
-
-
-def test_token_survives_only_its_own_user(client: httpx.Client, db: Engine) -> None:
-    # A token names its user: after the user is deleted and a new one registers, the old token still fails
-    # (the new user gets a new id, never the deleted one's).
-    account = new_account(client, "reuse")
-    execute(db, "DELETE FROM users WHERE id = :id", id=account.id)
-    newcomer = new_account(client, "reuse")
-    assert newcomer.id != account.id
-    assert_401(client.get("/users/me", headers=account.headers), BAD_CREDENTIALS)
-    assert client.get("/users/me", headers=newcomer.headers).json()["id"] == newcomer.id
 
 
 # --- passwords: stored only as Argon2id, never echoed ----------------------------------------------------
@@ -242,8 +232,6 @@ def test_no_response_carries_a_password_or_hash(client: httpx.Client) -> None:
     assert set(token.json()) == {"access_token", "token_type"}
     _assert_no_secret(token, password)
     # The token itself carries only the subject and the times, nothing about the password.
-    import jwt  # local: only this test decodes tokens
-
     claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
     assert set(claims) <= {"sub", "exp", "iat"}, claims
     wrong = client.post("/auth/token", data={"username": email, "password": password + "x"})
