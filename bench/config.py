@@ -13,7 +13,7 @@ from bench.servers import SETUPS
 
 PROFILES_PATH = Path(__file__).with_name("profiles.toml")
 SCENARIOS: dict[str, str] = {
-    "health": "GET /health: the framework floor, no database",
+    "health": "GET /health/live: the framework floor, no database",
     "item": "GET /items/{id}: one primary-key read",
     "list": "GET /items?limit=20&skip=…: a page of 20 and a count",
     "order": "POST /orders, 1–5 lines: authenticated write path in one transaction",

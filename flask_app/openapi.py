@@ -24,6 +24,7 @@ from shared_models.schemas import (
     ItemsPublic,
     ItemsQuery,
     ItemUpdate,
+    LivenessPublic,
     Message,
     OrderCreate,
     OrderPublic,
@@ -41,7 +42,17 @@ bp = Blueprint("openapi", __name__)
 
 _REF = "#/components/schemas/{model}"
 _REQUEST_MODELS = (UserCreate, TokenForm, ItemCreate, ItemUpdate, OrderCreate)
-_RESPONSE_MODELS = (HealthPublic, UserPublic, Token, ItemPublic, ItemsPublic, ShippingQuote, OrderPublic, OrdersPublic)
+_RESPONSE_MODELS = (
+    HealthPublic,
+    LivenessPublic,
+    UserPublic,
+    Token,
+    ItemPublic,
+    ItemsPublic,
+    ShippingQuote,
+    OrderPublic,
+    OrdersPublic,
+)
 _SECURITY_SCHEME = "OAuth2PasswordBearer"
 # FastAPI's own shapes for its 422 body.
 _VALIDATION_SCHEMAS: dict[str, Any] = {
@@ -90,6 +101,7 @@ def build_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "FastAPI vs Flask benchmark API (Flask)", "version": __version__},
         "paths": {
+            "/health/live": {"get": _op("Liveness check", ok=(200, LivenessPublic))},
             "/health": {"get": _op("Health", ok=(200, HealthPublic), errors=[(503, "Database unreachable")])},
             "/auth/register": {
                 "post": _op(

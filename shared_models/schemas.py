@@ -247,6 +247,13 @@ class HealthPublic(BaseModel):
     database: Literal["ok", "unreachable"]
 
 
+class LivenessPublic(BaseModel):
+    """Body of GET /health/live: the process answers; nothing else is checked."""
+
+    status: Literal["alive"]
+    version: str
+
+
 class Message(BaseModel):
     """An error or informational body: {"detail": "..."}."""
 

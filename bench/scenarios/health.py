@@ -1,4 +1,4 @@
-"""GET /health: the framework floor (routing, serialisation, middleware; no database)."""
+"""GET /health/live: the framework floor (routing, middleware, serialisation; no database)."""
 
 from locust import task
 
@@ -6,11 +6,11 @@ from bench.scenarios.base import BenchUser
 
 
 class HealthUser(BenchUser):
-    """Asks for /health in a closed loop."""
+    """Asks for /health/live in a closed loop."""
 
     @task
     def health(self) -> None:
-        """One health check."""
-        with self.client.get("/health", catch_response=True) as response:
-            if self.expect(response, 200, "status").get("status") != "healthy":
-                response.failure("not healthy")
+        """One liveness check."""
+        with self.client.get("/health/live", catch_response=True) as response:
+            if self.expect(response, 200, "status").get("status") != "alive":
+                response.failure("not alive")

@@ -8,9 +8,15 @@ from fastapi.responses import JSONResponse
 import shared_models
 from fastapi_app import crud
 from fastapi_app.deps import SessionDep
-from shared_models.schemas import HealthPublic
+from shared_models.schemas import HealthPublic, LivenessPublic
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/health/live", response_model=LivenessPublic, summary="Liveness check")
+async def liveness() -> Any:
+    """Answer without touching the database: routing, middleware and serialisation only."""
+    return LivenessPublic(status="alive", version=shared_models.__version__)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""GET /health."""
+"""GET /health and GET /health/live."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from flask_app import crud
 from flask_app.db import get_session
 from flask_app.responses import model_response
 from shared_models import __version__
-from shared_models.schemas import HealthPublic
+from shared_models.schemas import HealthPublic, LivenessPublic
 
 bp = Blueprint("health", __name__)
+
+
+@bp.get("/health/live")
+def liveness() -> Response:
+    """Answer without touching the database: routing, hooks and serialisation only."""
+    return model_response(LivenessPublic, {"status": "alive", "version": __version__})
 
 
 @bp.get("/health")

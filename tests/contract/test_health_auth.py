@@ -41,6 +41,11 @@ def test_health_is_exactly_the_contract_body(client: httpx.Client) -> None:
     assert_json(response, 200, {"status": "healthy", "version": shared_models.__version__, "database": "ok"})
 
 
+def test_liveness_answers_without_the_database(client: httpx.Client) -> None:
+    response = client.get("/health/live")
+    assert_json(response, 200, {"status": "alive", "version": shared_models.__version__})
+
+
 # --- register --------------------------------------------------------------------------------------------
 def test_register_returns_user_public_without_password(client: httpx.Client, db: Engine) -> None:
     email = unique_email("reg")

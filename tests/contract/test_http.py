@@ -37,6 +37,7 @@ MAX_BODY = 1_048_576
 # Every path of the contract and the methods it serves there.
 CONTRACT_PATHS = {
     "/health": {"get"},
+    "/health/live": {"get"},
     "/auth/register": {"post"},
     "/auth/token": {"post"},
     "/users/me": {"get"},
@@ -320,6 +321,8 @@ def test_production_server_with_dead_upstream(framework: str, start_app: Any, db
             unhealthy = {"status": "unhealthy", "version": shared_models.__version__, "database": "unreachable"}
             for _ in range(3):  # whichever worker answers
                 assert_json(c.get("/health"), 503, unhealthy)
+            # Liveness never touches the database, so it keeps answering.
+            assert_json(c.get("/health/live"), 200, {"status": "alive", "version": shared_models.__version__})
         finally:
             with db.begin() as conn:
                 conn.execute(text(f'ALTER DATABASE "{target}" ALLOW_CONNECTIONS true'))

@@ -193,6 +193,7 @@ def _public_steps() -> list[Step]:
     quote = "/items/{}/shipping-quote"
     return [
         Step("health", "GET", "/health"),
+        Step("liveness", "GET", "/health/live"),
         Step("items first page", "GET", "/items", kind="item", params={"limit": 3}, volatile_count=True),
         Step("items page 2", "GET", "/items", kind="item", params={"skip": 3, "limit": 2}, volatile_count=True),
         Step("items search", "GET", "/items", kind="item", params={"q": "WIDGET", "limit": 2}),
