@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -15,7 +15,6 @@ from pydantic import (
     PlainSerializer,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from shared_models.models import OrderStatus
@@ -40,6 +39,17 @@ Quantity = Annotated[int, Field(ge=1, le=100)]
 Zip = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
 
 _ORM = ConfigDict(from_attributes=True)
+
+
+def _drop_null_from(schema: dict[str, Any], fields: tuple[str, ...]) -> None:
+    # These fields may be omitted but not sent as null (see _not_null); document them without the null branch.
+    for name in fields:
+        prop = schema.get("properties", {}).get(name, {})
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        elif branches:
+            prop["anyOf"] = branches
 
 
 # --- users -----------------------------------------------------------------------------------------------
@@ -93,11 +103,12 @@ class ItemCreate(BaseModel):
 class ItemUpdate(BaseModel):
     """Body of PATCH /items/{id}: every field optional, only the sent ones change."""
 
-    # SkipJsonSchema: the documented type is the field's own; null is rejected below except for description.
-    name: ItemName | SkipJsonSchema[None] = None
+    model_config = ConfigDict(json_schema_extra=lambda schema: _drop_null_from(schema, ("name", "price", "stock")))
+
+    name: ItemName | None = None
     description: ItemDescription | None = None
-    price: Money | SkipJsonSchema[None] = None
-    stock: Stock | SkipJsonSchema[None] = None
+    price: Money | None = None
+    stock: Stock | None = None
 
     @field_validator("name", "price", "stock")
     @classmethod

@@ -16,8 +16,13 @@ from bench.summary import SUMMARY_COLUMNS
 pytestmark = pytest.mark.e2e
 
 
+_children_before: set[int] = set()
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Other fixtures of the session (servers, PostgreSQL) may be running; only new children count as leaks.
+    _children_before.update(p.pid for p in psutil.Process().children(recursive=True))
     out = tmp_path_factory.mktemp("results")
     code = main(
         [
@@ -91,4 +96,9 @@ def test_nothing_is_left_running(smoke_run: Path) -> None:
         and str(smoke_run) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
-    assert not [c for c in psutil.Process().children(recursive=True) if c.is_running() and c.status() != "zombie"]
+    new = [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if c.pid not in _children_before and c.is_running() and c.status() != "zombie"
+    ]
+    assert new == [], [(c.pid, c.name()) for c in new]
