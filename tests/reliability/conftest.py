@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -18,7 +19,7 @@ from bench.servers import RunningServer
 
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
-from .helpers import REPORT, Account, make_engine, seed_account  # noqa: E402
+from .helpers import REPORT, Account, http_client, make_engine, seed_account  # noqa: E402
 
 _seed_accounts: dict[str, Account] = {}
 _HERE = Path(__file__).resolve().parent
@@ -52,6 +53,13 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
+def client(live: RunningServer) -> Iterator[httpx.Client]:
+    """tests/conftest.py's `client`, with the suite's shared SSL context (a new one costs ~35 ms per test)."""
+    with http_client(live.url) as http:
+        yield http
+
+
+@pytest.fixture
 def engine_for() -> Iterator[Callable[[str], Engine]]:
     """Factory: a sync engine on a database URL, disposed after the test."""
     engines: list[Engine] = []
@@ -67,7 +75,7 @@ def engine_for() -> Iterator[Callable[[str], Engine]]:
 
 
 @pytest.fixture
-def own_servers(tmp_path: Path) -> Iterator[list[RunningServer]]:
+def own_servers() -> Iterator[list[RunningServer]]:
     """Servers a test builds itself (other setups, shorter start timeouts): every one is stopped afterwards."""
     servers: list[RunningServer] = []
     yield servers

@@ -29,6 +29,7 @@ from .helpers import (
     bearer,
     describe,
     execute,
+    http_client,
     login,
     make_token,
     new_account,
@@ -88,6 +89,18 @@ def test_request_without_a_bearer_token_is_401(
 ) -> None:
     headers = {} if header is None else {"Authorization": header}
     assert_401(_call(client, method, path, body, headers), NOT_AUTHENTICATED)
+
+
+@pytest.mark.parametrize("header", ["Bearer", "bearer"])
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED, ids=PROTECTED_IDS)
+def test_bearer_scheme_without_a_token_is_401(
+    client: httpx.Client, method: str, path: str, body: dict[str, Any] | None, header: str
+) -> None:
+    response = _call(client, method, path, body, {"Authorization": header})
+    # The scheme is right but there is no token: either detail is fine (the parity test pins both apps to the
+    # same one); what matters is the 401 and its challenge.
+    assert response.json().get("detail") in (NOT_AUTHENTICATED, BAD_CREDENTIALS), describe(response)
+    assert_401(response, response.json()["detail"])
 
 
 # --- bearer tokens that must not authenticate ------------------------------------------------------------
@@ -159,7 +172,7 @@ def test_odd_bearer_headers_get_the_same_answer_from_both_apps(live_servers: dic
     }
     answers: dict[str, dict[str, tuple[int, Any]]] = {}
     for framework, server in live_servers.items():
-        with httpx.Client(base_url=server.url, timeout=10) as http:
+        with http_client(server.url) as http:
             for name, build in variants.items():
                 response = http.get("/users/me", headers={"Authorization": build(seeds[framework].token)})
                 assert response.status_code in (200, 401), describe(response)
@@ -330,7 +343,7 @@ def test_production_rejects_tokens_signed_with_the_development_secret(
 ) -> None:
     secret = "a-private-production-secret-of-48-characters-xx"
     server = start_app(framework, env={"APP_ENV": "production", "JWT_SECRET": secret})
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with http_client(server.url) as http:
         forged = make_token(sub="1")  # signed with DEFAULT_JWT_SECRET
         assert_401(http.get("/users/me", headers=bearer(forged)), BAD_CREDENTIALS)
         assert http.get("/users/me", headers=bearer(make_token(sub="1", secret=secret))).status_code == 200

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from bench.carrier_stub import CarrierStub
 from bench.servers import Framework, RunningServer
 
-from .helpers import execute, report, rows, scalar, seed_account, server_config, wait_for
+from .helpers import execute, get, http_client, report, rows, scalar, seed_account, server_config, wait_for
 
 ITEM_IDS = [11, 12, 13, 14, 15]
 INITIAL_STOCK = 7
@@ -66,7 +66,7 @@ def _fire(base_url: str, tokens: list[str], attempts: list[Attempt]) -> float:
 
     def client() -> httpx.Client:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S)
+            local.client = http_client(base_url, REQUEST_TIMEOUT_S)
             with clients_lock:
                 clients.append(local.client)
         return local.client  # type: ignore[no-any-return]
@@ -196,7 +196,7 @@ def _run_scarce_stock(label: str, server: RunningServer, engine: Engine) -> None
     )
 
     # The server is healthy and logged no error (no deadlock, no failed notification, no traceback).
-    assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+    assert get(f"{server.url}/health", timeout=5).status_code == 200
     log = server.log_path.read_text(errors="replace")
     for marker in ("Traceback", "deadlock", "notification_failed", "QueuePool limit"):
         assert marker not in log, f"{marker!r} in the server log:\n{server.log_tail(40)}"

@@ -22,7 +22,7 @@ from bench.carrier_stub import CarrierStub
 from bench.postgres import EmbeddedPostgres
 from bench.servers import FRAMEWORKS, RunningServer
 
-from .helpers import describe, report
+from .helpers import describe, get, http_client, report
 
 CLIENT_TIMEOUT_S = 5.0
 POLL_INTERVAL_S = 0.05
@@ -62,7 +62,7 @@ class Poller:
         ]
 
     def _poll(self, framework: str, path: str) -> None:
-        with httpx.Client(base_url=self.servers[framework].url, timeout=CLIENT_TIMEOUT_S) as http:
+        with http_client(self.servers[framework].url, CLIENT_TIMEOUT_S) as http:
             while not self._stop.is_set():
                 sent = time.monotonic()
                 try:
@@ -172,13 +172,13 @@ def test_postgres_restart_under_traffic(embedded_pg: EmbeddedPostgres, start_app
     # The servers' logs carry the outage, but every process is still there (no worker died for good).
     for framework, server in servers.items():
         assert len(server.tree()) >= 3, f"{framework}: workers missing after the restart"
-        assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+        assert get(f"{server.url}/health", timeout=5).status_code == 200
 
 
 # --- carrier upstream ------------------------------------------------------------------------------------
 def _quote(base_url: str, item_id: int = 1) -> tuple[httpx.Response, float]:
     started = time.perf_counter()
-    response = httpx.get(f"{base_url}/items/{item_id}/shipping-quote", params={"zip": "12345"}, timeout=10)
+    response = get(f"{base_url}/items/{item_id}/shipping-quote", params={"zip": "12345"}, timeout=10)
     return response, time.perf_counter() - started
 
 
@@ -198,9 +198,9 @@ def test_slow_carrier_is_502_within_budget_and_health_still_answers(
     try:
         time.sleep(0.3)  # the quote is now waiting on the carrier
         assert pending.is_alive(), "the quote answered before the carrier could have"
-        health = httpx.get(f"{live.url}/health", timeout=5)
+        health = get(f"{live.url}/health", timeout=5)
         health_answered_at = time.monotonic()
-        item = httpx.get(f"{live.url}/items/2", timeout=5)
+        item = get(f"{live.url}/items/2", timeout=5)
     finally:
         pending.join(timeout=15)
     assert health.status_code == 200, describe(health)
@@ -238,4 +238,4 @@ def test_dead_carrier_is_502_fast(framework: str, start_app: Callable[..., Runni
     # The item still has to exist first: an unknown item is 404 without asking the carrier.
     response, _ = _quote(server.url, 2_147_483_647)
     assert response.status_code == 404, describe(response)
-    assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+    assert get(f"{server.url}/health", timeout=5).status_code == 200
