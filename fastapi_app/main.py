@@ -60,7 +60,7 @@ async def _domain_error_handler(request: Request, exc: DomainError) -> JSONRespo
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """Build the FastAPI application from settings (read from the environment by default)."""
-    settings = settings or AppSettings()
+    settings = settings or AppSettings.load_or_exit()
     configure_logging(settings.log_level)
 
     docs_enabled = not settings.is_production

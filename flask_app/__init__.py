@@ -20,7 +20,7 @@ from shared_models.settings import AppSettings
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment; `test_config` (AppSettings field names) overrides it."""
-    settings = AppSettings(**(test_config or {}))
+    settings = AppSettings.load_or_exit(**(test_config or {}))
     configure_logging(settings.log_level)
 
     app = Flask(__name__)

@@ -32,9 +32,12 @@ ItemName = Annotated[str, Field(min_length=1, max_length=100, pattern=_NO_NUL)]
 ItemDescription = Annotated[str, Field(max_length=1000, pattern=_NO_NUL)]
 FullName = Annotated[str, Field(max_length=255, pattern=_NO_NUL)]
 Password = Annotated[str, Field(min_length=8, max_length=128, pattern=_NO_NUL)]
-Stock = Annotated[int, Field(ge=0, le=INT32_MAX)]
+# Integers in JSON bodies are strict: `true` is not 1 and "5" is not 5 (the schema says integer).
+Stock = Annotated[int, Field(ge=0, le=INT32_MAX, strict=True)]
+# Path ids arrive as text, so EntityId stays lax; ids inside JSON bodies use BodyId.
 EntityId = Annotated[int, Field(ge=1, le=INT32_MAX)]
-Quantity = Annotated[int, Field(ge=1, le=100)]
+BodyId = Annotated[int, Field(ge=1, le=INT32_MAX, strict=True)]
+Quantity = Annotated[int, Field(ge=1, le=100, strict=True)]
 # ASCII digits only: \d would also accept other scripts' digits, which no carrier understands.
 Zip = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
 
@@ -184,7 +187,7 @@ class ShippingQuote(BaseModel):
 class OrderLineCreate(BaseModel):
     """One requested line: which item and how many."""
 
-    item_id: EntityId
+    item_id: BodyId
     quantity: Quantity
 
 

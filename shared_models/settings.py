@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, PostgresDsn, field_validator, model_validator
+from pydantic import Field, HttpUrl, PostgresDsn, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -66,6 +67,22 @@ class AppSettings(BaseSettings):
     @cached_property
     def _base_url(self) -> URL:
         return make_url(str(self.database_url))
+
+    @classmethod
+    def load_or_exit(cls, **overrides: Any) -> AppSettings:
+        """Settings from the environment (and overrides); on bad settings, say which and exit with status 3.
+
+        Status 3 is what gunicorn's arbiter and uvicorn's supervisor treat as "this worker can never boot":
+        they stop instead of restarting it forever.
+        """
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
+            )
+            print(f"invalid app settings: {problems}", file=sys.stderr, flush=True)
+            raise SystemExit(3) from None
 
     @property
     def sync_database_url(self) -> URL:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import psutil
@@ -83,20 +82,29 @@ def _config(framework: Framework, database_url: str, carrier_url: str, env: dict
 
 
 @pytest.fixture(scope="session")
-def live_servers(
+def launch_app(
     fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[Framework, RunningServer]]:
-    """Both apps under their default production servers, each on an identical copy of the seed data."""
+) -> Iterator[Callable[..., RunningServer]]:
+    """Factory: start an app under its default server on a fresh copy of the seed data; stopped by session end."""
     log_dir = tmp_path_factory.mktemp("server-logs")
-    servers: dict[Framework, RunningServer] = {}
-    try:
-        for framework in FRAMEWORKS:
-            config = _config(framework, fresh_db(), carrier.url, {})
-            servers[framework] = RunningServer(config, log_dir=log_dir).start()
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
+    started: list[RunningServer] = []
+
+    def _launch(
+        framework: Framework, *, env: dict[str, str] | None = None, database_url: str | None = None
+    ) -> RunningServer:
+        server = RunningServer(_config(framework, database_url or fresh_db(), carrier.url, env or {}), log_dir=log_dir)
+        started.append(server)
+        return server.start()
+
+    yield _launch
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_servers(launch_app: Callable[..., RunningServer]) -> dict[Framework, RunningServer]:
+    """Both apps under their default production servers, each on an identical copy of the seed data."""
+    return {framework: launch_app(framework) for framework in FRAMEWORKS}
 
 
 @pytest.fixture(params=FRAMEWORKS)
@@ -125,24 +133,20 @@ _engines: dict[str, Engine] = {}
 def db(live: RunningServer) -> Engine:
     """A sync engine on the current framework's database, for checking state behind the API."""
     if live.database_url not in _engines:
-        _engines[live.database_url] = create_engine(_sync_url(live.database_url), pool_size=2)
+        _engines[live.database_url] = create_engine(_sync_url(live.database_url), pool_size=2, pool_pre_ping=True)
     return _engines[live.database_url]
 
 
 @pytest.fixture
-def start_app(
-    fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path: Path
-) -> Iterator[Callable[..., RunningServer]]:
-    """Factory for an extra server with its own settings; every server it starts is stopped afterwards."""
+def start_app(launch_app: Callable[..., RunningServer]) -> Iterator[Callable[..., RunningServer]]:
+    """Factory for an extra server with its own settings; every server it starts is stopped after the test."""
     started: list[RunningServer] = []
 
     def _start(
         framework: Framework, *, env: dict[str, str] | None = None, database_url: str | None = None
     ) -> RunningServer:
-        config = _config(framework, database_url or fresh_db(), carrier.url, env or {})
-        server = RunningServer(config, log_dir=tmp_path)
-        started.append(server)
-        return server.start()
+        started.append(launch_app(framework, env=env, database_url=database_url))
+        return started[-1]
 
     yield _start
     for server in started:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
@@ -547,6 +548,15 @@ def _item_and_order_steps(email: str, other_email: str) -> list[Step]:
 
 def _empty_context(framework: str) -> Ctx:
     return {}
+
+
+@pytest.fixture(scope="module")
+def live_servers(launch_app: Callable[..., Any]) -> Iterator[dict[str, Any]]:
+    """Both apps on their own identical copies of the seed data, so no other test's writes leak into parity."""
+    servers = {framework: launch_app(framework) for framework in FRAMEWORK_ORDER}
+    yield servers
+    for server in servers.values():
+        server.stop()
 
 
 def test_parity_public_and_errors(live_servers: dict[str, Any]) -> None:
