@@ -45,11 +45,39 @@ def capture(engine: Engine) -> Baseline:
     return Baseline(max_ids, stock)
 
 
+def wait_until_quiet(engine: Engine, *, timeout_s: float = 15.0, settle_s: float = 0.75) -> bool:
+    """Wait until no other session works in this database and no order has been added for `settle_s`.
+
+    When Locust stops, the server still holds requests it accepted (up to one per user); they finish after
+    the load generator is gone. Checking or resetting before then would race with them.
+    """
+    query = text(
+        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state NOT IN ('idle')), (SELECT coalesce(max(id), 0) FROM orders)"
+    )
+    deadline = time.monotonic() + timeout_s
+    last: tuple[int, int] | None = None
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            active, max_order = conn.execute(query).one()
+        state = (int(active), int(max_order))
+        if state[0] > 0 or state != last:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle_s:
+            return True
+        last = state
+        time.sleep(0.1)
+    return False
+
+
 def check_invariant(engine: Engine, baseline: Baseline, *, notification_wait_s: float = 5.0) -> list[str]:
     """Problems with the data written since the baseline (empty list = invariant holds)."""
     order_floor = baseline.max_ids["orders"]
     problems: list[str] = []
-    with engine.connect() as conn:
+    # One snapshot for every query: each order is atomic, so the invariant holds in any consistent snapshot,
+    # even if a late request commits while we look.
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         ordered: dict[int, int] = dict(
             conn.execute(
                 text("SELECT item_id, sum(quantity) FROM order_items WHERE order_id > :m GROUP BY item_id"),

@@ -326,6 +326,7 @@ class Runner:
                         dirty = False
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
+                        _retrying_db()(dbstate.wait_until_quiet, engine)
                         broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
                         if broken:
                             row["valid"] = False

@@ -79,3 +79,22 @@ def test_reset_restores_rows_stock_and_sequences(engine: Engine) -> None:
     assert dbstate.capture(engine) == baseline
     first_new = _order(engine, user_id=1, lines=[(1, 1)])
     assert first_new == baseline.max_ids["orders"] + 1  # the next cell sees the same ids as the first one
+
+
+def test_wait_until_quiet_sees_an_idle_database_and_waits_for_a_busy_one(engine: Engine) -> None:
+    assert dbstate.wait_until_quiet(engine, timeout_s=5, settle_s=0.3) is True
+    other = dbstate.engine_for(engine.url.render_as_string(hide_password=False))
+    busy = other.connect()
+    try:
+        busy.execute(text("SELECT 1"))  # leaves a transaction open: "idle in transaction" is not quiet
+        assert dbstate.wait_until_quiet(engine, timeout_s=1.0, settle_s=0.3) is False
+    finally:
+        busy.close()
+        other.dispose()
+
+
+def test_invariant_uses_one_snapshot(engine: Engine) -> None:
+    # An order committed between two separate queries would look like lost stock; one snapshot never does.
+    baseline = dbstate.capture(engine)
+    _order(engine, user_id=1, lines=[(7, 2)])
+    assert dbstate.check_invariant(engine, baseline, notification_wait_s=0) == []
