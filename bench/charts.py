@@ -330,7 +330,12 @@ CHARTS: tuple[tuple[str, str, str, Callable[[Analysis], Figure | None]], ...] = 
         "requests ÷ server CPU-seconds (user+system, whole process tree).",
         cpu_efficiency,
     ),
-    ("rss_per_worker", "Memory per worker", "Peak RSS of the server tree ÷ number of processes.", rss_per_worker),
+    (
+        "rss_per_worker",
+        "Memory per worker",
+        "Peak mean RSS of the processes that serve requests (a gunicorn arbiter or uvicorn manager is not counted).",
+        rss_per_worker,
+    ),
     ("cold_start", "Cold start", "From ergonomics.json: process start until /health answers.", cold_start),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,10 @@ def _compact(value: Any) -> str:
 
 
 def _command(value: Any) -> str:
-    return " ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value or "—")
+    text = " ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value or "—")
+    # Show the command as a reader would type it: executables from the project's venv, the port as PORT.
+    text = re.sub(r"\S*/\.venv/bin/", ".venv/bin/", text)
+    return re.sub(r"--port 0\b", "--port PORT", text)
 
 
 def _setups(a: Analysis) -> list[dict[str, Any]]:

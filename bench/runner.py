@@ -196,7 +196,9 @@ class Runner:
                         SETUPS[name].command(
                             host="127.0.0.1", port=0, workers=self.workers, threads=self._threads(name)
                         )
-                    ).replace(":0 ", ":PORT "),
+                    )
+                    .replace(":0 ", ":PORT ")
+                    .replace("--port 0 ", "--port PORT "),
                     "framework": SETUPS[name].framework,
                     "server": SETUPS[name].server,
                     "worker_class": SETUPS[name].worker_class,
