@@ -132,7 +132,8 @@ def throughput(a: Analysis) -> Figure | None:
                 ax.errorbar(
                     x,
                     [gs[0].rps_median],
-                    yerr=[[gs[0].rps_median - lo[0]], [hi[0] - gs[0].rps_median]],
+                    # A CI from per-second samples need not contain the window's median: clip, never go negative.
+                    yerr=[[max(0.0, gs[0].rps_median - lo[0])], [max(0.0, hi[0] - gs[0].rps_median)]],
                     color=c,
                     capsize=4,
                     linestyle="none",

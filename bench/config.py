@@ -50,6 +50,7 @@ class RunSettings(BaseModel):
     seed_users: int = Field(ge=1, le=1_000_000)
     seed_items: int = Field(ge=20, le=10_000_000)
     seed_orders: int = Field(ge=0, le=10_000_000)
+    ergonomics_cold_starts: int = Field(default=5, ge=1, le=100)
 
     @field_validator("servers")
     @classmethod

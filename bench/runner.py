@@ -357,7 +357,12 @@ class Runner:
 
         progress.console.print("ergonomics: counting code, probing both apps, timing cold starts")
         try:
-            measure_ergonomics(database_url=url, carrier_url=carrier_url, out_path=self.run_dir / "ergonomics.json")
+            measure_ergonomics(
+                database_url=url,
+                carrier_url=carrier_url,
+                out_path=self.run_dir / "ergonomics.json",
+                cold_start_runs=self.settings.ergonomics_cold_starts,
+            )
         except (ServerStartError, OSError, RuntimeError, ValueError) as exc:
             # The performance cells are the run's main product; a failed side measurement is reported, not fatal.
             self.metadata["ergonomics_error"] = f"{type(exc).__name__}: {exc}"

@@ -93,7 +93,7 @@ def _open_window(environment: Environment, **_: Any) -> None:
     if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
         # The test ends a little after the window, timed from the same event that opened it (Locust's own
         # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
-        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.5, runner.quit)
+        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.25, runner.quit)
 
 
 @events.request.add_listener
