@@ -16,33 +16,14 @@ import pandas as pd
 from hdrh.histogram import HdrHistogram
 
 from bench.stats import FloatArray
+from bench.summary import SUMMARY_COLUMNS
 
+_NON_NUMERIC = {"run_id", "cell_id", "framework", "server", "scenario", "failures_by_status", "valid", "invalid_reason"}
 FRAMEWORK_ORDER = ("fastapi", "flask")
 SETUP_ORDER = ("fastapi-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync", "flask-gunicorn-gthread")
 SCENARIO_ORDER = ("health", "item", "list", "order", "upstream", "journey")
-NUMERIC = [
-    "users",
-    "repeat",
-    "workers",
-    "threads",
-    "duration_s",
-    "requests",
-    "failures",
-    "error_rate",
-    "rps",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "server_cpu_s",
-    "server_cpu_pct",
-    "server_rss_mb",
-    "rss_per_worker_mb",
-    "loadgen_cpu_pct",
-]
+# Every numeric column of summary.csv (bench.summary owns the list; text and flag columns are left out).
+NUMERIC = [c for c in SUMMARY_COLUMNS if c not in _NON_NUMERIC]
 GroupKey = tuple[str, str, int]  # (server, scenario, users)
 
 
