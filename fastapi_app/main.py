@@ -10,13 +10,14 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 import shared_models
 from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import api_router
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
-from shared_models.exceptions import DomainError
+from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 from shared_models.logging import configure_logging
 from shared_models.settings import AppSettings
 
@@ -58,6 +59,13 @@ async def _domain_error_handler(request: Request, exc: DomainError) -> JSONRespo
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # An unreachable database is an outage (503), not a bug; anything else stays a 500 with a traceback.
+    if not database_unavailable(exc):
+        raise exc
+    return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """Build the FastAPI application from settings (read from the environment by default)."""
     settings = settings or AppSettings.load_or_exit()
@@ -76,6 +84,8 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         exception_handlers={
             RequestValidationError: _validation_exception_handler,
             DomainError: _domain_error_handler,
+            SQLAlchemyError: _database_error_handler,
+            ConnectionError: _database_error_handler,
         },
     )
     app.state.settings = settings

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from flask_app.responses import detail_response
-from shared_models.exceptions import DomainError
+from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 
 _BODY_TOO_LARGE = "Request body too large"
 
@@ -18,6 +19,16 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(ConnectionError, _database_error)
+
+
+def _database_error(exc: Exception) -> Response:
+    # An unreachable database is an outage (503), not a bug; anything else stays a logged 500.
+    if database_unavailable(exc):
+        return detail_response(DATABASE_UNAVAILABLE, 503)
+    current_app.logger.error("unhandled database error", exc_info=exc)
+    return _server_error(InternalServerError())
 
 
 def _domain_error(exc: DomainError) -> Response:

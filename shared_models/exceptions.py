@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+from sqlalchemy import exc as sa_exc
+
+DATABASE_UNAVAILABLE = "Database unavailable"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for errors meaning the database cannot be reached right now (refused, dropped, pool exhausted).
+
+    Both apps answer these with 503 {"detail": "Database unavailable"} instead of an unhandled 500.
+    """
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # asyncpg reports refused connections as plain DBAPIErrors; the SQLSTATE tells: 08xxx connection exception,
+    # 57P0x server shutting down / restarting, 55000 database not accepting connections, 53300 too many clients.
+    orig = exc.orig
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    code = code or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return isinstance(code, str) and (code.startswith(("08", "57P")) or code in {"55000", "53300"})
+
 
 class DomainError(Exception):
     """Base of the errors a route turns into a 4xx response."""

@@ -321,6 +321,8 @@ def test_production_server_with_dead_upstream(framework: str, start_app: Any, db
             unhealthy = {"status": "unhealthy", "version": shared_models.__version__, "database": "unreachable"}
             for _ in range(3):  # whichever worker answers
                 assert_json(c.get("/health"), 503, unhealthy)
+            # Any other route: the outage is a 503, not an unhandled 500.
+            assert_detail(c.get("/items/1"), 503, "Database unavailable")
             # Liveness never touches the database, so it keeps answering.
             assert_json(c.get("/health/live"), 200, {"status": "alive", "version": shared_models.__version__})
         finally:
