@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import fake_run  # registered by tests/bench/conftest.py
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,20 +13,6 @@ import pytest
 from bench import stats
 from bench.analysis import analyse, comparison_samples, distribution, load_run, merged_histogram, percentile_curve
 
-
-def _fixture_module(name: str) -> ModuleType:
-    """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_run = _fixture_module("fake_run")
 INVALID = {"flask-gunicorn-sync__list__u16__r2": "loadgen saturated (92% > 80% of a core)"}
 NOT_RUN = ["flask-gunicorn-sync__order__u16__r3"]
 

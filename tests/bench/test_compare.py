@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
 import shutil
-import sys
-import tempfile
 from pathlib import Path
-from types import ModuleType
 
+import fake_run  # registered by tests/bench/conftest.py
 import pandas as pd
 import pytest
-
-# matplotlib reads MPLCONFIGDIR when bench.charts imports it: point it at a temp dir first.
-os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 
 from bench.compare import compare_main, compare_runs, python_version, setup_differences
 from bench.rundata import load_run
 
-
-def _fixture_module(name: str) -> ModuleType:
-    """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_run = _fixture_module("fake_run")
 SMALL = {"scenarios": ("item", "upstream"), "users": (4, 16)}
 
 

@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
-from types import ModuleType
 
+import fake_run  # registered by tests/bench/conftest.py
 import pytest
-
-# matplotlib reads MPLCONFIGDIR when bench.charts imports it: point it at a temp dir first.
-os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 
 from bench.analysis import analyse, load_run
 from bench.report import SECTIONS, build_report, report_main
 from bench.verdicts import seed_table
 
-
-def _fixture_module(name: str) -> ModuleType:
-    """tests/bench/fixtures/<name>.py, imported by path (tests/bench is not a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_run = _fixture_module("fake_run")
 SECTION_IDS = [sid for sid, _ in SECTIONS]
 INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% ({"502": 31})'}
 
