@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
-from bench.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
-from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
+from bench.drive.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
+from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 _console = Console(stderr=True)
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.runner import Runner
+    from bench.drive.runner import Runner
 
     overrides = {
         key: getattr(args, key)
@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     run_dir = runner.run(with_ergonomics=not args.no_report)
     if not args.no_report:
-        from bench.report import report_main
+        from bench.report.render import report_main
 
         report_main(run_dir)
     _console.print(f"finished in {time.monotonic() - started:.0f} s")
@@ -152,8 +152,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bench.carrier_stub import CarrierStub
-    from bench.postgres import database_server
+    from bench.drive.carrier_stub import CarrierStub
+    from bench.drive.postgres import database_server
     from shared_models.migrate import upgrade
     from shared_models.seed import seed
 
@@ -195,12 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in handlers:
             return int(handlers[args.command](args))
         if args.command == "report":
-            from bench.report import report_main
+            from bench.report.render import report_main
 
             print(report_main(args.run_dir))
             return 0
         if args.command == "compare":
-            from bench.compare import compare_main
+            from bench.report.compare import compare_main
 
             return compare_main(
                 args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force, out_dir=args.out

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bench.servers import SETUPS
+from bench.drive.servers import SETUPS
 
 PROFILES_PATH = Path(__file__).with_name("profiles.toml")
 SCENARIOS: dict[str, str] = {

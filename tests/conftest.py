@@ -11,9 +11,9 @@ import psutil
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from bench.carrier_stub import CarrierStub
-from bench.postgres import EmbeddedPostgres, ExternalPostgres, database_server
-from bench.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig, free_port
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
+from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig, free_port
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# matplotlib reads MPLCONFIGDIR when bench.charts imports it: point it at a temp dir before any test module loads.
+# matplotlib reads MPLCONFIGDIR when bench.report.charts imports it: point it at a temp dir before any test module loads.
 os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 
 # tests/bench is not a package (it would shadow the real `bench`), so fixtures/fake_run.py is registered by path

@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.config import SCENARIOS, ConfigError, resolve_settings
-from bench.servers import SETUPS
+from bench.drive.servers import SETUPS
 
 
 def test_quick_profile_covers_every_setup_and_scenario() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import fake_run  # registered by tests/bench/conftest.py
 import pytest
 
-from bench.analysis import analyse, load_run
-from bench.report import SECTIONS, build_report, report_main
-from bench.verdicts import seed_table
+from bench.analyse.analysis import analyse, load_run
+from bench.analyse.verdicts import seed_table
+from bench.report.render import SECTIONS, build_report, report_main
 
 SECTION_IDS = [sid for sid, _ in SECTIONS]
 INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% ({"502": 31})'}

@@ -10,8 +10,8 @@ import psutil
 import pytest
 
 from bench.cli import main
-from bench.servers import SETUPS
-from bench.summary import SUMMARY_COLUMNS
+from bench.drive.servers import SETUPS
+from bench.runformat import SUMMARY_COLUMNS
 
 pytestmark = pytest.mark.e2e
 

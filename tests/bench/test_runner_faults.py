@@ -17,12 +17,12 @@ from typing import Any
 import psutil
 import pytest
 
-from bench.carrier_stub import CarrierStub
 from bench.cli import main
 from bench.config import resolve_settings
-from bench.postgres import EmbeddedPostgres, ExternalPostgres
-from bench.runner import Cell, Runner
-from bench.servers import SETUPS, RunningServer, ServerConfig, ServerStartError
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres
+from bench.drive.runner import Cell, Runner
+from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStartError
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

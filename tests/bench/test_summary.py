@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from bench.measure import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US, LoadResult, WindowUsage, merge_recorders
-from bench.summary import SUMMARY_COLUMNS, empty_row, invalid_reasons, measured_row, write_summary
+from bench.measure.recorder import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US, LoadResult, merge_recorders
+from bench.measure.sampler import WindowUsage
+from bench.runformat import SUMMARY_COLUMNS, empty_row, invalid_reasons, measured_row, write_summary
 
 
 def _recorder_file(directory: Path, pid: int, latencies_us: list[int], failures: dict[str, int]) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import jinja2
 
-from bench.analysis import Analysis, GroupStats, Ratio, analyse, load_run
-from bench.charts import FRAMEWORK_COLOR, Chart, render_charts
-from bench.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, headline, seed_table
+from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
+from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, headline, seed_table
+from bench.report.charts import FRAMEWORK_COLOR, Chart, render_charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECTIONS = (

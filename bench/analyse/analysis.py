@@ -13,8 +13,8 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from bench import stats
-from bench.rundata import (
+from bench.analyse import stats
+from bench.analyse.rundata import (
     SCENARIO_ORDER,
     SETUP_ORDER,
     GroupKey,
@@ -27,7 +27,7 @@ from bench.rundata import (
     ordered,
     percentile_curve,
 )
-from bench.stats import FloatArray, TestName
+from bench.analyse.stats import FloatArray, TestName
 
 __all__ = [
     "Analysis",

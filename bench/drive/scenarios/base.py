@@ -21,7 +21,7 @@ from locust import FastHttpUser, constant, events
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
-from bench.measure import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
+from bench.measure.recorder import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
 

@@ -102,7 +102,7 @@ class CarrierStub:
         cmd = [
             sys.executable,
             "-m",
-            "bench.carrier_stub",
+            "bench.drive.carrier_stub",
             "--port",
             str(self.port),
             "--delay-ms",
@@ -139,7 +139,7 @@ class CarrierStub:
 
     def stop(self) -> None:
         """Stop the stub process."""
-        from bench.processes import interrupts_deferred
+        from bench.drive.processes import interrupts_deferred
 
         with interrupts_deferred():
             self._stop()
@@ -163,8 +163,8 @@ class CarrierStub:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the stub: python -m bench.carrier_stub --port 8099 --delay-ms 50."""
-    parser = argparse.ArgumentParser(prog="python -m bench.carrier_stub", description=__doc__)
+    """Serve the stub: python -m bench.drive.carrier_stub --port 8099 --delay-ms 50."""
+    parser = argparse.ArgumentParser(prog="python -m bench.drive.carrier_stub", description=__doc__)
     parser.add_argument("--port", type=int, default=8099, help="TCP port on 127.0.0.1 (default 8099)")
     parser.add_argument("--delay-ms", type=int, default=50, help="delay before each quote (default 50)")
     args = parser.parse_args(argv)

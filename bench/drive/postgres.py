@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from bench.processes import interrupts_deferred
+from bench.drive.processes import interrupts_deferred
 
 # Benchmark-friendly server settings: the cluster is disposable, so durability is traded for stable timings.
 SERVER_SETTINGS: dict[str, str] = {

@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bench.analysis import Analysis, Ratio
-from bench.stats import geometric_mean
+from bench.analyse.analysis import Analysis, Ratio
+from bench.analyse.stats import geometric_mean
 
 WORKLOADS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The framework floor only: item is a database read and is judged under "DB-bound read".

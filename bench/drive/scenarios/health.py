@@ -2,7 +2,7 @@
 
 from locust import task
 
-from bench.scenarios.base import BenchUser
+from bench.drive.scenarios.base import BenchUser
 
 
 class HealthUser(BenchUser):

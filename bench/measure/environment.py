@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The distributions whose versions can change a result; compare refuses runs that differ in them.
 TRACKED_PACKAGES = (
     "fastapi",

@@ -13,11 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import stats
-from bench.analysis import GroupStats, comparison_samples, group_stats
-from bench.charts import FRAMEWORK_COLOR
-from bench.report import environment
-from bench.rundata import SCENARIO_ORDER, SETUP_ORDER, GroupKey, Run, load_run
+from bench.analyse import stats
+from bench.analyse.analysis import GroupStats, comparison_samples, group_stats
+from bench.analyse.rundata import SCENARIO_ORDER, SETUP_ORDER, GroupKey, Run, load_run
+from bench.report.charts import FRAMEWORK_COLOR
+from bench.report.render import environment
 
 PACKAGES = ("fastapi", "flask", "starlette", "werkzeug", "sqlalchemy", "uvicorn", "gunicorn")
 PROFILE_SETTINGS = ("users", "duration_s", "workers", "pool_budget")

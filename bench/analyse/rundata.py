@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from bench.stats import FloatArray
-from bench.summary import SUMMARY_COLUMNS
+from bench.analyse.stats import FloatArray
+from bench.runformat import SUMMARY_COLUMNS
 
 _NON_NUMERIC = {"run_id", "cell_id", "framework", "server", "scenario", "failures_by_status", "valid", "invalid_reason"}
 FRAMEWORK_ORDER = ("fastapi", "flask")
 SETUP_ORDER = ("fastapi-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync", "flask-gunicorn-gthread")
 SCENARIO_ORDER = ("health", "item", "list", "order", "upstream", "journey")
-# Every numeric column of summary.csv (bench.summary owns the list; text and flag columns are left out).
+# Every numeric column of summary.csv (bench.runformat owns the list; text and flag columns are left out).
 NUMERIC = [c for c in SUMMARY_COLUMNS if c not in _NON_NUMERIC]
 GroupKey = tuple[str, str, int]  # (server, scenario, users)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.processes import interrupts_deferred, process_tree
+from bench.drive.processes import interrupts_deferred, process_tree
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _LOCUST = Path(sys.executable).with_name("locust")

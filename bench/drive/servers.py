@@ -23,7 +23,7 @@ from typing import Literal
 import httpx
 import psutil
 
-from bench.processes import interrupts_deferred, process_tree
+from bench.drive.processes import interrupts_deferred, process_tree
 
 Framework = Literal["fastapi", "flask"]
 FRAMEWORKS: tuple[Framework, ...] = ("fastapi", "flask")
@@ -201,7 +201,7 @@ class RunningServer:
             self.started_at = time.perf_counter()
             self._process = subprocess.Popen(
                 self.command,
-                cwd=Path(__file__).resolve().parent.parent,
+                cwd=Path(__file__).resolve().parents[2],
                 env=self.config.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench.measure import LoadResult, WindowUsage
+from bench.measure.recorder import LoadResult
+from bench.measure.sampler import WindowUsage
 
 SUMMARY_COLUMNS = (
     "run_id",

@@ -31,14 +31,12 @@ from rich.progress import (
 from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from bench import dbstate
-from bench.carrier_stub import CarrierStub
 from bench.config import WRITE_SCENARIOS, RunSettings
-from bench.loadgen import LoadSpec, LocustRun
-from bench.measure import ResourceSampler, merge_recorders
-from bench.metadata import git_state, package_versions, platform_info, python_info, utc_now
-from bench.postgres import database_server
-from bench.servers import (
+from bench.drive import dbstate
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.loadgen import LoadSpec, LocustRun
+from bench.drive.postgres import database_server
+from bench.drive.servers import (
     SETUPS,
     RunningServer,
     ServerConfig,
@@ -46,8 +44,11 @@ from bench.servers import (
     free_port,
     pool_size_per_process,
 )
-from bench.summary import atomic_write, cell_id, empty_row, invalid_reasons, measured_row, write_summary
-from bench.verify import verify_server
+from bench.drive.verify import verify_server
+from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
+from bench.measure.recorder import merge_recorders
+from bench.measure.sampler import ResourceSampler
+from bench.runformat import atomic_write, cell_id, empty_row, invalid_reasons, measured_row, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 

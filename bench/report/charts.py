@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from bench.analysis import Analysis, GroupStats, distribution, merged_histogram, percentile_curve
+from bench.analyse.analysis import Analysis, GroupStats, distribution, merged_histogram, percentile_curve
 
 FRAMEWORK_COLOR = {"fastapi": "#009688", "flask": "#333333"}
 _FALLBACK_COLOR = "#9e9e9e"
