@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
-from bench.drive.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
+from bench.drive.postgres import PostgresSettings, PostgresUnavailableError
+from bench.drive.preflight import check_database
+from bench.drive.processes import exit_status, stop_signals_as_interrupt
 from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -48,6 +50,13 @@ def _existing_dir(value: str) -> Path:
     path = Path(value)
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value} is not a directory")
+    return path
+
+
+def require_run_dir(path: Path, what: str) -> Path:
+    """The directory of a finished or interrupted run, or a ConfigError naming the path."""
+    if not any((path / name).is_file() for name in ("summary.csv", "summary.json")):
+        raise ConfigError(f"{what}: {path} holds no run (no summary.csv or summary.json); pass results/<run>")
     return path
 
 
@@ -102,7 +111,66 @@ def build_parser() -> argparse.ArgumentParser:
 
     ergo = sub.add_parser("ergonomics", help="measure the ergonomics of both apps and print JSON")
     ergo.add_argument("--out", type=Path, help="also write the JSON to this file")
+    _add_anywhere_commands(sub)
     return parser
+
+
+# --- running anywhere: containers (issue 12) ------------------------------------------------------------------
+def _add_anywhere_commands(sub: Any) -> None:
+    ex = sub.add_parser(
+        "exec",
+        help="replace this process by one setup's server (the app containers' command)",
+        description="Exec the exact command the harness uses for SETUP; sizing from BENCH_WORKERS, "
+        "BENCH_THREADS, BENCH_POOL_BUDGET; app settings (DATABASE_URL, CARRIER_URL, ...) from the environment.",
+    )
+    ex.add_argument("setup", help=f"server setup: {', '.join(SETUPS)}")
+    ex.add_argument("--framework", choices=sorted(DEFAULT_SETUP), help="refuse a setup of the other framework")
+    ex.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    ex.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    sub.add_parser("seed", help="migrate and seed the database named by DATABASE_URL (replaces all rows)")
+    compose = sub.add_parser("compose", help="write docker-compose.yml from the setup registry")
+    compose.add_argument("--check", action="store_true", help="exit 1 if the committed file differs")
+
+
+def _exec(args: argparse.Namespace) -> int:
+    from bench.drive.container import ExecSettings, exec_setup
+
+    if args.setup not in SETUPS:
+        raise ConfigError(f"unknown setup {args.setup!r} (FASTAPI_SETUP/FLASK_SETUP?); choose from {', '.join(SETUPS)}")
+    if args.framework and SETUPS[args.setup].framework != args.framework:
+        raise ConfigError(f"setup {args.setup} serves {SETUPS[args.setup].framework}, not {args.framework}")
+    exec_setup(args.setup, host=args.host, port=args.port, settings=ExecSettings())
+    return 0  # not reached: exec replaced this process
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from shared_models.migrate import upgrade
+    from shared_models.seed import seed
+
+    settings = PostgresSettings()
+    if settings.database_url is None:
+        raise ConfigError("bench seed needs DATABASE_URL=postgresql://user:pass@host:port/db")
+    check_database(settings)
+    url = str(settings.database_url)
+    upgrade(url)
+    summary = seed(url)
+    print(f"seeded: {summary.items} items, {summary.users} users in {summary.seconds:.1f} s", flush=True)
+    return 0
+
+
+def _compose(args: argparse.Namespace) -> int:
+    from bench.drive.container import COMPOSE_PATH, render_compose
+
+    text = render_compose()
+    if args.check:
+        current = COMPOSE_PATH.read_text() if COMPOSE_PATH.exists() else ""
+        if current != text:
+            print(f"{COMPOSE_PATH} differs from the setup registry; run `python -m bench compose`", file=sys.stderr)
+            return 1
+        return 0
+    COMPOSE_PATH.write_text(text)
+    print(COMPOSE_PATH)
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -125,9 +193,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
-    pg_settings = PostgresSettings()
-    if pg_settings.database_url is None:
-        find_pg_bin(pg_settings)  # no binaries and no DATABASE_URL: say so before creating anything
+    check_database(PostgresSettings())
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         probe = args.out / ".write-test"
@@ -160,6 +226,7 @@ def _serve(args: argparse.Namespace) -> int:
     setup = SETUPS[args.server or DEFAULT_SETUP[args.framework]]
     if setup.framework != args.framework:
         raise ConfigError(f"--server {setup.name} serves {setup.framework}, not {args.framework}")
+    check_database(PostgresSettings())
     with database_server() as pg:
         pg.create_database("serve")
         url = pg.url_for("serve")
@@ -178,7 +245,10 @@ def _serve(args: argparse.Namespace) -> int:
             with RunningServer(config) as live:
                 _console.print(f"{setup.name}: {' '.join(live.command)}")
                 docs = "/docs" if setup.framework == "fastapi" else "/openapi.json"
-                print(f"serving {args.framework} at {live.url}  (API description: {live.url}{docs})  — Ctrl-C to stop")
+                print(
+                    f"serving {args.framework} at {live.url}  (API description: {live.url}{docs})  — Ctrl-C to stop",
+                    flush=True,  # a log or a container sees it now, not when the buffer fills
+                )
                 try:
                     while live.tree():
                         time.sleep(0.5)
@@ -187,27 +257,37 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    handlers: dict[str, Any] = {"run": _run, "serve": _serve, "exec": _exec, "seed": _seed, "compose": _compose}
+    if args.command in handlers:
+        return int(handlers[args.command](args))
+    if args.command == "report":
+        from bench.report.render import report_main
+
+        print(report_main(require_run_dir(args.run_dir, "report")))
+        return 0
+    if args.command == "compare":
+        from bench.report.compare import compare_main
+
+        return compare_main(
+            require_run_dir(args.run_a, "compare RUN_A"),
+            require_run_dir(args.run_b, "compare RUN_B"),
+            fail_above_pct=args.fail_above,
+            force=args.force,
+            out_dir=args.out,
+        )
+    from bench.ergonomics import main as ergonomics_main
+
+    return ergonomics_main(["--out", str(args.out)] if args.out else [])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; bad input gives one clear line naming the problem and exit status 2."""
     args = build_parser().parse_args(argv)
-    handlers: dict[str, Any] = {"run": _run, "serve": _serve}
     try:
-        if args.command in handlers:
-            return int(handlers[args.command](args))
-        if args.command == "report":
-            from bench.report.render import report_main
-
-            print(report_main(args.run_dir))
-            return 0
-        if args.command == "compare":
-            from bench.report.compare import compare_main
-
-            return compare_main(
-                args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force, out_dir=args.out
-            )
-        from bench.ergonomics import main as ergonomics_main
-
-        return ergonomics_main(["--out", str(args.out)] if args.out else [])
+        # SIGTERM and SIGHUP (containers, CI, a closed terminal) unwind exactly like Ctrl-C: every child stops.
+        with stop_signals_as_interrupt():
+            return _dispatch(args)
     except (ConfigError, PostgresUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -220,6 +300,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ServerStartError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted", file=sys.stderr)
-        return 130
+        return exit_status(exc)

@@ -165,7 +165,8 @@ class CarrierStub:
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve the stub: python -m bench.drive.carrier_stub --port 8099 --delay-ms 50."""
     parser = argparse.ArgumentParser(prog="python -m bench.drive.carrier_stub", description=__doc__)
-    parser.add_argument("--port", type=int, default=8099, help="TCP port on 127.0.0.1 (default 8099)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8099, help="TCP port (default 8099)")
     parser.add_argument("--delay-ms", type=int, default=50, help="delay before each quote (default 50)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -176,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     uvicorn.run(
         make_app(StubState(delay_ms=args.delay_ms)),
-        host="127.0.0.1",
+        host=args.host,
         port=args.port,
         log_level="warning",
         access_log=False,

@@ -6,24 +6,60 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from types import FrameType
 
 import psutil
+
+# Containers, CI and closed terminals stop a process with these; each must unwind exactly like Ctrl-C.
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopSignal(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived; a KeyboardInterrupt, so every `with` block stops its children on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise StopSignal(signum)
+
+
+@contextlib.contextmanager
+def stop_signals_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into a KeyboardInterrupt for the duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stop) for signum in STOP_SIGNALS if signum != signal.SIGINT}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_status(exc: KeyboardInterrupt) -> int:
+    """The shell's convention: 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    return 128 + (exc.signum if isinstance(exc, StopSignal) else signal.SIGINT)
 
 
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold off Ctrl-C while cleaning up, so a second Ctrl-C cannot abandon half-stopped children."""
+    """Hold off Ctrl-C, SIGTERM and SIGHUP while cleaning up, so a second one cannot abandon half-stopped children."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda s, frame: received.append(s)) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if received:
-        raise KeyboardInterrupt
+        raise StopSignal(received[0]) if received[0] != signal.SIGINT else KeyboardInterrupt
 
 
 def process_tree(pid: int) -> list[psutil.Process]:

@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -36,6 +26,8 @@ from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
 from bench.drive.postgres import database_server
+from bench.drive.processes import stop_signals_as_interrupt
+from bench.drive.progress import cell_progress
 from bench.drive.servers import (
     SETUPS,
     RunningServer,
@@ -132,19 +124,6 @@ def new_run_dir(out_root: Path) -> tuple[str, Path]:
     return run_dir.name, run_dir
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so every child is stopped and finished cells kept.
-    def _raise(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class Runner:
     """Executes one run; `run()` returns the run directory."""
 
@@ -231,7 +210,7 @@ class Runner:
         self._save()
         self._link_latest()  # latest points at the run in progress, so it can be watched
         try:
-            with _sigterm_as_interrupt(), self._progress() as progress:
+            with stop_signals_as_interrupt(), self._progress() as progress:
                 task = progress.add_task("cells", total=len(self.cells), last="")
                 self._run_all(progress, task, on_cell, with_ergonomics)
         except KeyboardInterrupt:
@@ -245,17 +224,8 @@ class Runner:
         return self.run_dir
 
     def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}"),
-            console=self.console,
-            transient=False,
-        )
+        # A live bar on a terminal, one plain line per finished cell in logs (bench/drive/progress.py).
+        return cell_progress(self.console)
 
     def _run_all(
         self,
@@ -340,7 +310,7 @@ class Runner:
                     self.rows[cell.id] = row
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
-                    progress.update(task, advance=1, last=last)
+                    progress.update(task, advance=1, last=last, row=row)
                     if on_cell:
                         on_cell(cell, row)
                 if dirty:
@@ -373,7 +343,12 @@ class Runner:
         for cell in cells:
             self.rows[cell.id] = self._base_row(cell, reason)
         self._save()
-        progress.update(task, advance=len(cells), last=f"{cells[0].server}: {reason[:60]}")
+        progress.update(
+            task,
+            advance=len(cells),
+            last=f"{cells[0].server}: {reason[:60]}",
+            line=f"{cells[0].server}: {len(cells)} cells invalid: {reason}",
+        )
 
     def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
         s = self.settings

@@ -126,9 +126,11 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     assert rows[3]["valid"] is True, rows[3]["invalid_reason"]  # the pool recovered (pre-ping)
 
 
-def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
-    pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_stop_every_child_and_keep_finished_cells(
+    signum: int, status: int, pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
 ) -> None:
+    # SIGTERM is what containers and CI send: it must unwind exactly like Ctrl-C (128 + signal as exit status).
     env = {**os.environ, "DATABASE_URL": pg_server.admin_url, "MPLCONFIGDIR": str(tmp_path / "mpl")}
     cmd = [
         sys.executable,
@@ -162,11 +164,11 @@ def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
     assert finished, "no cell finished within 90 s"
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children, "the run should have live children (server, locust, stub)"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     code = proc.wait(timeout=20)
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], [(p.pid, p.name()) for p in alive]
-    assert code == 130
+    assert code == status
     rows = json.loads(summary.read_text())
     assert [r["cell_id"] for r in rows if r["valid"]][: len(finished)] == [r["cell_id"] for r in finished]
     assert any(r["invalid_reason"] == "not run: interrupted" for r in rows)
