@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
+    _add_anywhere_run_flags(run)
 
     serve = sub.add_parser("serve", help="start PostgreSQL, seed, the carrier stub and one app; Ctrl-C stops all")
     serve.add_argument("framework", choices=sorted(DEFAULT_SETUP), help="which app")
@@ -115,7 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- running anywhere: containers (issue 12) ------------------------------------------------------------------
+# --- running anywhere: containers, cross-check (issue 12) -----------------------------------------------------
+def _add_anywhere_run_flags(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="after each setup's cells, measure health and item with wrk too and report Locust rps / wrk rps",
+    )
+
+
 def _add_anywhere_commands(sub: Any) -> None:
     ex = sub.add_parser(
         "exec",
@@ -202,6 +211,10 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"--out {args.out} is not writable: {exc.strerror}") from exc
     runner = Runner(settings, args.out, console=_console)
+    if args.cross_check:
+        from bench.drive.crosscheck import attach
+
+        attach(runner)
     started = time.monotonic()
     _console.print(
         f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "

@@ -137,6 +137,8 @@ class Runner:
         self.run_id, self.run_dir = new_run_dir(out_root)
         self.rows: dict[str, dict[str, Any]] = {}
         self.metadata: dict[str, Any] = {}
+        # Called with (setup name, live server) after a setup's cells, while it still runs (e.g. --cross-check).
+        self.after_setup: list[Callable[[str, RunningServer], None]] = []
 
     # --- bookkeeping -------------------------------------------------------------------------------------
     def _threads(self, server: str) -> int:
@@ -315,6 +317,8 @@ class Runner:
                         on_cell(cell, row)
                 if dirty:
                     _retrying_db()(dbstate.reset, engine, baseline)
+                for hook in self.after_setup:
+                    hook(server, live)
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
