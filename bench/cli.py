@@ -19,7 +19,7 @@ from bench.drive.processes import exit_status, stop_signals_as_interrupt
 from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-_console = Console(stderr=True)
+_console = Console(stderr=True, soft_wrap=True)  # logs get whole lines, not 80-column fragments
 
 
 def _csv_list(value: str) -> list[str]:
@@ -117,12 +117,63 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- running anywhere: containers, cross-check (issue 12) -----------------------------------------------------
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from exc
+    if not 0 <= count <= 256:
+        raise argparse.ArgumentTypeError(f"must be 0..256, got {count}")
+    return count
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    _port(port)
+    return value
+
+
 def _add_anywhere_run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--cross-check",
         action="store_true",
         help="after each setup's cells, measure health and item with wrk too and report Locust rps / wrk rps",
     )
+    run.add_argument(
+        "--loadgen-workers",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="run Locust as a master plus N local workers (each pinned to one load-generator CPU)",
+    )
+    run.add_argument(
+        "--remote-workers",
+        type=_count,
+        default=0,
+        metavar="M",
+        help="the master also waits for M workers started elsewhere with `bench worker --master HOST:PORT`",
+    )
+    run.add_argument(
+        "--master-bind",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="where the Locust master listens (default 127.0.0.1:5557; 0.0.0.0:5557 with --remote-workers)",
+    )
+
+
+def _attach_anywhere(args: argparse.Namespace, runner: Any, settings: Any) -> None:
+    if args.cross_check:
+        from bench.drive.crosscheck import attach
+
+        attach(runner)
+    if args.loadgen_workers or args.remote_workers:
+        from bench.drive.distributed import attach as distribute
+
+        distribute(
+            runner, local_workers=args.loadgen_workers, remote_workers=args.remote_workers, bind=args.master_bind or ""
+        )
 
 
 def _add_anywhere_commands(sub: Any) -> None:
@@ -136,6 +187,14 @@ def _add_anywhere_commands(sub: Any) -> None:
     ex.add_argument("--framework", choices=sorted(DEFAULT_SETUP), help="refuse a setup of the other framework")
     ex.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     ex.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    worker = sub.add_parser(
+        "worker",
+        help="run Locust workers for a `bench run --remote-workers` master on another machine",
+        description="Connects to the master, runs its cells' users, sends its recorder back; reconnects for "
+        "the next cell until stopped. Pin it yourself, e.g. `taskset -c 2 python -m bench worker ...`.",
+    )
+    worker.add_argument("--master", type=_host_port, required=True, help="the master's HOST:PORT")
+    worker.add_argument("--once", action="store_true", help="serve one master (one cell), then exit")
     sub.add_parser("seed", help="migrate and seed the database named by DATABASE_URL (replaces all rows)")
     compose = sub.add_parser("compose", help="write docker-compose.yml from the setup registry")
     compose.add_argument("--check", action="store_true", help="exit 1 if the committed file differs")
@@ -150,6 +209,12 @@ def _exec(args: argparse.Namespace) -> int:
         raise ConfigError(f"setup {args.setup} serves {SETUPS[args.setup].framework}, not {args.framework}")
     exec_setup(args.setup, host=args.host, port=args.port, settings=ExecSettings())
     return 0  # not reached: exec replaced this process
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bench.drive.distributed import run_worker
+
+    return run_worker(args.master, once=args.once)
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -210,11 +275,10 @@ def _run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"--out {args.out} is not writable: {exc.strerror}") from exc
+    if (args.loadgen_workers or args.remote_workers) and settings.loadgen_processes > 1:
+        raise ConfigError("use either --loadgen-workers/--remote-workers or --loadgen-processes, not both")
     runner = Runner(settings, args.out, console=_console)
-    if args.cross_check:
-        from bench.drive.crosscheck import attach
-
-        attach(runner)
+    _attach_anywhere(args, runner, settings)
     started = time.monotonic()
     _console.print(
         f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
@@ -272,6 +336,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     handlers: dict[str, Any] = {"run": _run, "serve": _serve, "exec": _exec, "seed": _seed, "compose": _compose}
+    handlers["worker"] = _worker
     if args.command in handlers:
         return int(handlers[args.command](args))
     if args.command == "report":

@@ -139,6 +139,10 @@ class Runner:
         self.metadata: dict[str, Any] = {}
         # Called with (setup name, live server) after a setup's cells, while it still runs (e.g. --cross-check).
         self.after_setup: list[Callable[[str, RunningServer], None]] = []
+        # Starts the load generator of one cell (bench/drive/distributed.py swaps in a master and workers).
+        self.loadgen: Callable[[LoadSpec, Path], LocustRun] = lambda spec, out: LocustRun(
+            spec, out, cpus=self.placement.other_cpus
+        )
 
     # --- bookkeeping -------------------------------------------------------------------------------------
     def _threads(self, server: str) -> int:
@@ -368,7 +372,7 @@ class Runner:
             processes=s.loadgen_processes,
             rng_seed=20261125 + cell.repeat,
         )
-        locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
+        locust = self.loadgen(spec, out)
         try:
             with ResourceSampler(live.tree, locust.tree) as sampler:
                 code = locust.wait(timeout_s=spec.run_time_s + 60)

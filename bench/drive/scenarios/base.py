@@ -21,6 +21,7 @@ from locust import FastHttpUser, constant, events
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
+from bench.drive.scenarios import distribution
 from bench.measure.recorder import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
@@ -52,9 +53,8 @@ class _Recorder:
             self.failures[failure_key] += 1
             self.timeline_failures[second] += 1
 
-    def dump(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {
+    def payload(self) -> dict[str, Any]:
+        return {
             "pid": os.getpid(),
             "window": list(self.window),
             "stopped_at": time.time(),
@@ -64,6 +64,10 @@ class _Recorder:
             "timeline_failures": {str(k): v for k, v in self.timeline_failures.items()},
             "hdr": self.histogram.encode().decode() if self.requests else "",
         }
+
+    def dump(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        payload = self.payload()
         target = directory / f"recorder-{os.getpid()}.json"
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload))
@@ -93,7 +97,7 @@ def _open_window(environment: Environment, **_: Any) -> None:
     if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
         # The test ends a little after the window, timed from the same event that opened it (Locust's own
         # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
-        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.25, runner.quit)
+        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.25, distribution.finish, runner)
 
 
 @events.request.add_listener
@@ -117,7 +121,11 @@ def _dump(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     runner = environment.runner
     # The master of a multi-process run sees no requests; only processes that ran users write a file.
-    if options is not None and options.bench_out and runner is not None and type(runner).__name__ != "MasterRunner":
+    if options is None or not options.bench_out or runner is None or type(runner).__name__ == "MasterRunner":
+        return
+    if type(runner).__name__ == "WorkerRunner":
+        distribution.send_recorder(runner, _recorder.payload())  # the master (maybe another machine) writes it
+    else:
         _recorder.dump(Path(options.bench_out))
 
 
