@@ -42,8 +42,10 @@ def test_master_and_two_workers_merge_counts_and_histograms_exactly(
     per_worker = [json.loads(path.read_text()) for path in sorted(tmp_path.glob("recorder-*.json"))]
     assert len(per_worker) == 2, run.log_tail()
     assert all(worker["requests"] > 0 for worker in per_worker)  # both workers ran users
+    assert len({tuple(worker["window"]) for worker in per_worker}) == 1  # every worker measured the master's window
     merged = merge_recorders(tmp_path)
     assert merged.processes == 2
+    assert not merged.truncated  # the master stopped the workers only after the window
     assert merged.requests == sum(worker["requests"] for worker in per_worker)
     assert merged.histogram.get_total_count() == merged.requests
     assert sum(merged.timeline.values()) == merged.requests

@@ -37,8 +37,7 @@ class _Recorder:
         self.timeline: Counter[int] = Counter()
         self.timeline_failures: Counter[int] = Counter()
 
-    def open(self, warmup_s: float, duration_s: float) -> None:
-        start = time.time() + warmup_s
+    def open(self, start: float, duration_s: float) -> None:
         self.window = (start, start + duration_s)
 
     def record(self, end: float, response_time_ms: float, failure_key: str | None) -> None:
@@ -92,12 +91,14 @@ def _open_window(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
         return
-    _recorder.open(options.bench_warmup, options.bench_duration)
+    start = distribution.window_start(environment, options.bench_warmup)  # workers share the master's window
+    _recorder.open(start, options.bench_duration)
     runner = environment.runner
     if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
         # The test ends a little after the window, timed from the same event that opened it (Locust's own
         # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
-        gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.25, distribution.finish, runner)
+        end_in = max(0.0, start - time.time()) + options.bench_duration + 0.25
+        gevent.spawn_later(end_in, distribution.finish, runner)
 
 
 @events.request.add_listener

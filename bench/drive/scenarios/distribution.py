@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,20 @@ def _register_recorder_sink(environment: Any, **_: Any) -> None:
         tmp.replace(target)
 
     runner.register_message(RECORDER_MESSAGE, _write)
+
+
+def window_start(environment: Any, warmup_s: float) -> float:
+    """When the measured window opens: the master's moment on every worker, so all windows coincide."""
+    options = environment.parsed_options
+    kind = type(environment.runner).__name__
+    master_start = getattr(options, "bench_window_start", None)
+    if kind == "WorkerRunner" and master_start:
+        return float(master_start)  # clocks of remote machines must agree (NTP), as for any distributed timing
+    start = time.time() + warmup_s
+    if kind == "MasterRunner" and options is not None:
+        # Locust sends the master's parsed options, this one included, to the workers with every spawn message.
+        options.bench_window_start = start
+    return start
 
 
 def send_recorder(runner: Any, payload: dict[str, Any]) -> None:
