@@ -26,6 +26,13 @@ class LoadResult:
     timeline_failures: Counter[int] = field(default_factory=Counter)
     processes: int = 0
     stopped_at: float = float("inf")
+    # The busiest Locust worker's own CPU over the window, as it reported it (remote workers cannot be sampled).
+    worker_cpu_pct: float = float("nan")
+
+    def busiest_cpu_pct(self, sampled_pct: float) -> float:
+        """The larger of the harness's sampled load-generator CPU and what the workers reported (NaN-safe)."""
+        known = [pct for pct in (sampled_pct, self.worker_cpu_pct) if pct == pct]
+        return max(known) if known else float("nan")
 
     @property
     def truncated(self) -> bool:
@@ -66,6 +73,8 @@ def merge_recorders(directory: Path) -> LoadResult:
         result.timeline.update({int(k): int(v) for k, v in data["timeline"].items()})
         result.timeline_failures.update({int(k): int(v) for k, v in data["timeline_failures"].items()})
         result.stopped_at = min(result.stopped_at, float(data.get("stopped_at", float("inf"))))
+        if data.get("cpu_pct") is not None:
+            result.worker_cpu_pct = result.busiest_cpu_pct(float(data["cpu_pct"]))
         starts.append(float(data["window"][0]))
         ends.append(float(data["window"][1]))
         if data["hdr"]:

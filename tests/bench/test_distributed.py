@@ -46,6 +46,11 @@ def test_master_and_two_workers_merge_counts_and_histograms_exactly(
     merged = merge_recorders(tmp_path)
     assert merged.processes == 2
     assert not merged.truncated  # the master stopped the workers only after the window
+    # Each worker measured its own CPU over the window (the per-worker saturation rule works for remote ones too).
+    assert all(0 < worker["cpu_pct"] <= 100 * 1.05 for worker in per_worker)
+    assert merged.worker_cpu_pct == max(worker["cpu_pct"] for worker in per_worker)
+    assert merged.busiest_cpu_pct(float("nan")) == merged.worker_cpu_pct
+    assert merged.busiest_cpu_pct(1000.0) == 1000.0
     assert merged.requests == sum(worker["requests"] for worker in per_worker)
     assert merged.histogram.get_total_count() == merged.requests
     assert sum(merged.timeline.values()) == merged.requests

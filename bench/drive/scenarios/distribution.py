@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gevent
+import psutil
 from locust import events
 
 RECORDER_MESSAGE = "bench_recorder"
@@ -53,9 +55,37 @@ def window_start(environment: Any, warmup_s: float) -> float:
     return start
 
 
+_cpu_marks: dict[str, tuple[float, float]] = {}
+
+
+def _mark_cpu(name: str) -> None:
+    times = psutil.Process().cpu_times()
+    _cpu_marks[name] = (time.time(), times.user + times.system)
+
+
+@events.test_start.add_listener
+def _time_worker_cpu(environment: Any, **_: Any) -> None:
+    # A worker measures its own CPU over the window: the harness cannot sample a worker on another machine.
+    options = environment.parsed_options
+    if options is None or type(environment.runner).__name__ != "WorkerRunner":
+        return
+    _cpu_marks.clear()
+    start = window_start(environment, options.bench_warmup)
+    gevent.spawn_later(max(0.0, start - time.time()), _mark_cpu, "start")
+    gevent.spawn_later(max(0.0, start + options.bench_duration - time.time()), _mark_cpu, "end")
+
+
+def worker_cpu_pct() -> float | None:
+    """This worker's CPU over the window in % of one core, once the window has passed."""
+    if "start" not in _cpu_marks or "end" not in _cpu_marks:
+        return None
+    (t0, cpu0), (t1, cpu1) = _cpu_marks["start"], _cpu_marks["end"]
+    return round((cpu1 - cpu0) / (t1 - t0) * 100, 1) if t1 > t0 else None
+
+
 def send_recorder(runner: Any, payload: dict[str, Any]) -> None:
-    """From a worker: hand the recorder to the master (which may be on another machine)."""
-    runner.send_message(RECORDER_MESSAGE, payload)
+    """From a worker: hand the recorder, with the worker's own CPU, to the master (maybe on another machine)."""
+    runner.send_message(RECORDER_MESSAGE, {**payload, "cpu_pct": worker_cpu_pct()})
 
 
 def finish(runner: Any) -> None:
