@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
+from bench import cli_anywhere as anywhere
 from bench.config import PROFILES_PATH, ConfigError, resolve_settings
 from bench.drive.postgres import PostgresSettings, PostgresUnavailableError
 from bench.drive.preflight import check_database
@@ -35,16 +36,6 @@ def _int_list(value: str) -> list[int]:
         return [int(part) for part in _csv_list(value)]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from exc
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {port}")
-    return port
 
 
 def _existing_dir(value: str) -> Path:
@@ -87,12 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
-    _add_anywhere_run_flags(run)
+    anywhere.add_run_flags(run)
 
     serve = sub.add_parser("serve", help="start PostgreSQL, seed, the carrier stub and one app; Ctrl-C stops all")
     serve.add_argument("framework", choices=sorted(DEFAULT_SETUP), help="which app")
     serve.add_argument("--server", choices=sorted(SETUPS), help="server setup (default: the framework's usual one)")
-    serve.add_argument("--port", type=_port, default=8000, help="port on 127.0.0.1 (default 8000)")
+    serve.add_argument("--port", type=anywhere.port, default=8000, help="port on 127.0.0.1 (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
     report = sub.add_parser("report", help="regenerate report.html/report.md of a run from its raw data")
@@ -113,139 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ergo = sub.add_parser("ergonomics", help="measure the ergonomics of both apps and print JSON")
     ergo.add_argument("--out", type=Path, help="also write the JSON to this file")
-    _add_anywhere_commands(sub)
+    anywhere.add_commands(sub)
     return parser
-
-
-# --- running anywhere: containers, cross-check (issue 12) -----------------------------------------------------
-def _count(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from exc
-    if not 0 <= count <= 256:
-        raise argparse.ArgumentTypeError(f"must be 0..256, got {count}")
-    return count
-
-
-def _host_port(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    _port(port)
-    return value
-
-
-def _add_anywhere_run_flags(run: argparse.ArgumentParser) -> None:
-    run.add_argument(
-        "--cross-check",
-        action="store_true",
-        help="after each setup's cells, measure health and item with wrk too and report Locust rps / wrk rps",
-    )
-    run.add_argument(
-        "--loadgen-workers",
-        type=_count,
-        default=0,
-        metavar="N",
-        help="run Locust as a master plus N local workers (each pinned to one load-generator CPU)",
-    )
-    run.add_argument(
-        "--remote-workers",
-        type=_count,
-        default=0,
-        metavar="M",
-        help="the master also waits for M workers started elsewhere with `bench worker --master HOST:PORT`",
-    )
-    run.add_argument(
-        "--master-bind",
-        type=_host_port,
-        metavar="HOST:PORT",
-        help="where the Locust master listens (default 127.0.0.1:5557; 0.0.0.0:5557 with --remote-workers)",
-    )
-
-
-def _attach_anywhere(args: argparse.Namespace, runner: Any, settings: Any) -> None:
-    if args.cross_check:
-        from bench.drive.crosscheck import attach
-
-        attach(runner)
-    if args.loadgen_workers or args.remote_workers:
-        from bench.drive.distributed import attach as distribute
-
-        distribute(
-            runner, local_workers=args.loadgen_workers, remote_workers=args.remote_workers, bind=args.master_bind or ""
-        )
-
-
-def _add_anywhere_commands(sub: Any) -> None:
-    ex = sub.add_parser(
-        "exec",
-        help="replace this process by one setup's server (the app containers' command)",
-        description="Exec the exact command the harness uses for SETUP; sizing from BENCH_WORKERS, "
-        "BENCH_THREADS, BENCH_POOL_BUDGET; app settings (DATABASE_URL, CARRIER_URL, ...) from the environment.",
-    )
-    ex.add_argument("setup", help=f"server setup: {', '.join(SETUPS)}")
-    ex.add_argument("--framework", choices=sorted(DEFAULT_SETUP), help="refuse a setup of the other framework")
-    ex.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    ex.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    worker = sub.add_parser(
-        "worker",
-        help="run Locust workers for a `bench run --remote-workers` master on another machine",
-        description="Connects to the master, runs its cells' users, sends its recorder back; reconnects for "
-        "the next cell until stopped. Pin it yourself, e.g. `taskset -c 2 python -m bench worker ...`.",
-    )
-    worker.add_argument("--master", type=_host_port, required=True, help="the master's HOST:PORT")
-    worker.add_argument("--once", action="store_true", help="serve one master (one cell), then exit")
-    sub.add_parser("seed", help="migrate and seed the database named by DATABASE_URL (replaces all rows)")
-    compose = sub.add_parser("compose", help="write docker-compose.yml from the setup registry")
-    compose.add_argument("--check", action="store_true", help="exit 1 if the committed file differs")
-
-
-def _exec(args: argparse.Namespace) -> int:
-    from bench.drive.container import ExecSettings, exec_setup
-
-    if args.setup not in SETUPS:
-        raise ConfigError(f"unknown setup {args.setup!r} (FASTAPI_SETUP/FLASK_SETUP?); choose from {', '.join(SETUPS)}")
-    if args.framework and SETUPS[args.setup].framework != args.framework:
-        raise ConfigError(f"setup {args.setup} serves {SETUPS[args.setup].framework}, not {args.framework}")
-    exec_setup(args.setup, host=args.host, port=args.port, settings=ExecSettings())
-    return 0  # not reached: exec replaced this process
-
-
-def _worker(args: argparse.Namespace) -> int:
-    from bench.drive.distributed import run_worker
-
-    return run_worker(args.master, once=args.once)
-
-
-def _seed(args: argparse.Namespace) -> int:
-    from shared_models.migrate import upgrade
-    from shared_models.seed import seed
-
-    settings = PostgresSettings()
-    if settings.database_url is None:
-        raise ConfigError("bench seed needs DATABASE_URL=postgresql://user:pass@host:port/db")
-    check_database(settings)
-    url = str(settings.database_url)
-    upgrade(url)
-    summary = seed(url)
-    print(f"seeded: {summary.items} items, {summary.users} users in {summary.seconds:.1f} s", flush=True)
-    return 0
-
-
-def _compose(args: argparse.Namespace) -> int:
-    from bench.drive.container import COMPOSE_PATH, render_compose
-
-    text = render_compose()
-    if args.check:
-        current = COMPOSE_PATH.read_text() if COMPOSE_PATH.exists() else ""
-        if current != text:
-            print(f"{COMPOSE_PATH} differs from the setup registry; run `python -m bench compose`", file=sys.stderr)
-            return 1
-        return 0
-    COMPOSE_PATH.write_text(text)
-    print(COMPOSE_PATH)
-    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -268,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
-    check_database(PostgresSettings())
+    targets = anywhere.targets_of(args)  # remote deployments (issue 12): checked before anything is created
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         probe = args.out / ".write-test"
@@ -278,14 +138,18 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out} is not writable: {exc.strerror}") from exc
     if (args.loadgen_workers or args.remote_workers) and settings.loadgen_processes > 1:
         raise ConfigError("use either --loadgen-workers/--remote-workers or --loadgen-processes, not both")
-    runner = Runner(settings, args.out, console=_console)
-    _attach_anywhere(args, runner, settings)
+    runner = (
+        anywhere.remote_runner(settings, args.out, targets, _console)
+        if targets
+        else Runner(settings, args.out, console=_console)
+    )
+    anywhere.attach(args, runner, settings)
     started = time.monotonic()
     _console.print(
         f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
         f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}"
     )
-    run_dir = runner.run(with_ergonomics=not args.no_report)
+    run_dir = runner.run(with_ergonomics=not args.no_report and not targets)
     if not args.no_report:
         from bench.report.render import build_report
 
@@ -336,8 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    handlers: dict[str, Any] = {"run": _run, "serve": _serve, "exec": _exec, "seed": _seed, "compose": _compose}
-    handlers["worker"] = _worker
+    handlers: dict[str, Any] = {"run": _run, "serve": _serve, **anywhere.COMMANDS}
     if args.command in handlers:
         return int(handlers[args.command](args))
     if args.command == "report":

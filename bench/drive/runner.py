@@ -295,7 +295,7 @@ class Runner:
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
         try:
-            with RunningServer(config, log_dir=log_dir) as live:
+            with self._serve(config, log_dir) as live:
                 problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
                 if problems:
                     self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
@@ -328,6 +328,10 @@ class Runner:
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _serve(self, config: ServerConfig, log_dir: Path) -> RunningServer:
+        """Start one setup (bench/drive/remote.py measures an already-running deployment instead)."""
+        return RunningServer(config, log_dir=log_dir)
 
     def _app_env(self, server: str) -> dict[str, str]:
         """App settings of every setup: production mode, so docs are off as they would be in production."""
