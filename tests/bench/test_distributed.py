@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,26 @@ def test_master_and_two_workers_merge_counts_and_histograms_exactly(
     assert int(total["Request Count"]) >= merged.requests
     assert int(total["Failure Count"]) == 0
     assert not merged.failures
+
+
+def test_a_remote_style_worker_takes_the_scenario_from_the_master(
+    live_servers: dict[Framework, RunningServer], tmp_path: Path
+) -> None:
+    spec = _spec(live_servers["flask"].url, workers=1)
+    run = DistributedLocustRun(spec, tmp_path, local_workers=0)  # the master alone, waiting for one worker
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bench", "worker", "--master", f"127.0.0.1:{spec.bind_port}", "--once"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert run.wait(timeout_s=spec.run_time_s + 60) == 0, run.log_tail()
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    (recorder,) = [json.loads(path.read_text()) for path in tmp_path.glob("recorder-*.json")]
+    assert recorder["requests"] > 0
+    assert recorder["cpu_pct"] > 0
+    assert merge_recorders(tmp_path).requests == recorder["requests"]
