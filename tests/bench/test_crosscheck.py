@@ -15,6 +15,8 @@ from bench.drive import crosscheck
 from bench.drive.crosscheck import CrossCheck, WrkResult, compare, find_wrk, parse_wrk
 from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres
 from bench.drive.runner import Runner
+from bench.report.render import build_report
+from tests.support import fake_run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wrk"
 
@@ -102,3 +104,24 @@ def test_a_run_with_cross_check_stores_the_ratios(
         "fastapi-uvicorn-item-u4.txt",
         "item.lua",
     ]
+
+
+def test_the_report_methodology_shows_the_ratios(tmp_path: Path) -> None:
+    run_dir = fake_run.make_run(tmp_path, with_ergonomics=False, users=(8,), repeats=1, scenarios=("health",))
+    metadata = json.loads((run_dir / "metadata.json").read_text())
+    wrk = WrkResult(1000, 1.0, 1000.0, 0, 0)
+    metadata["cross_check"] = {
+        "tool": "wrk",
+        "skipped": "",
+        "results": [
+            compare("fastapi-uvicorn", "health", 8, 1010.0, wrk, no_keep_alive=False),
+            compare("flask-gunicorn-sync", "health", 8, 920.0, wrk, no_keep_alive=True),
+        ],
+    }
+    (run_dir / "metadata.json").write_text(json.dumps(metadata))
+    text = build_report(run_dir).read_text()
+    assert "Cross-check: Locust rps ÷ wrk rps" in text
+    assert "fastapi-uvicorn health 8 users: 1.01 (1010 ÷ 1000)" in text
+    assert (
+        "flask-gunicorn-sync health 8 users: 0.92 (920 ÷ 1000) — <b>the load generator limited this setup</b>" in text
+    )
