@@ -1,4 +1,4 @@
-"""An independent check of the load generator: wrk against the same live server, scenario and concurrency.
+"""An independent check of the load generator: wrk right after a Locust cell, same server, scenario and users.
 
 Locust rps ÷ wrk rps near 1 says Locust measured the server, not itself. Below `LIMIT_RATIO` the run names
 the setup the load generator limited (typically gunicorn's sync worker: no keep-alive, so every request
@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import statistics
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bench.drive.servers import SETUPS, RunningServer
 
 if TYPE_CHECKING:
-    from bench.drive.runner import Runner
+    from bench.drive.runner import Cell, Runner
 
 LIMIT_RATIO = 0.95
 SCENARIO_PATHS: dict[str, str] = {"health": "/health/live", "item": "/items/{id}"}
@@ -91,19 +90,11 @@ class CrossCheck:
     run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
 
     def measure(
-        self, server: str, url: str, rows: Iterable[Mapping[str, Any]], *, no_keep_alive: bool
-    ) -> list[dict[str, Any]]:
-        """One wrk run per (scenario, users) that Locust measured for this server; the comparisons."""
+        self, server: str, url: str, scenario: str, users: int, locust_rps: float, *, no_keep_alive: bool
+    ) -> dict[str, Any]:
+        """wrk on the scenario Locust just measured (same server, users and CPUs); the comparison."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        locust: dict[tuple[str, int], list[float]] = {}
-        for row in rows:
-            if row["server"] == server and row["scenario"] in SCENARIO_PATHS and row["requests"]:
-                locust.setdefault((row["scenario"], int(row["users"])), []).append(float(row["rps"]))
-        results = []
-        for (scenario, users), locust_rps in sorted(locust.items()):
-            wrk = self._wrk(server, url, scenario, users)
-            results.append(compare(server, scenario, users, statistics.fmean(locust_rps), wrk, no_keep_alive))
-        return results
+        return compare(server, scenario, users, locust_rps, self._wrk(server, url, scenario, users), no_keep_alive)
 
     def _wrk(self, server: str, url: str, scenario: str, users: int) -> WrkResult:
         threads = max(1, min(len(self.cpus or [1]), users))
@@ -170,28 +161,30 @@ def attach(runner: Runner, *, install: bool = True) -> None:
         else None
     )
 
-    def _after_setup(server: str, live: RunningServer) -> None:
+    def _after_cell(cell: Cell, row: dict[str, Any], live: RunningServer) -> None:
+        # Right after the Locust cell, so both tools see the same server and the same machine load.
         section = runner.metadata.setdefault(
             "cross_check", {"tool": "wrk", "limit_ratio": LIMIT_RATIO, "skipped": skipped, "results": []}
         )
-        if check is None:
+        if check is None or cell.scenario not in SCENARIO_PATHS or cell.repeat != 1 or not row["requests"]:
             return
-        no_keep_alive = SETUPS[server].keep_alive.startswith("none")
+        no_keep_alive = SETUPS[cell.server].keep_alive.startswith("none")
         try:
-            results = check.measure(server, live.url, runner.rows.values(), no_keep_alive=no_keep_alive)
-        except (ValueError, OSError, subprocess.SubprocessError) as exc:
-            section["results"].append({"server": server, "error": f"{type(exc).__name__}: {exc}"})
-            runner.console.print(f"cross-check {server}: wrk failed: {exc}", markup=False)
-            return
-        section["results"].extend(results)
-        for r in results:
-            runner.console.print(
-                f"cross-check {server}/{r['scenario']}/u{r['users']}: Locust {r['locust_rps']:.0f} rps, "
-                f"wrk {r['wrk_rps']:.0f} rps, ratio {r['ratio']:.2f}" + (f" ({r['note']})" if r["note"] else ""),
-                markup=False,
-                soft_wrap=True,
+            r = check.measure(
+                cell.server, live.url, cell.scenario, cell.users, float(row["rps"]), no_keep_alive=no_keep_alive
             )
+        except (ValueError, OSError, subprocess.SubprocessError) as exc:
+            section["results"].append({"server": cell.server, "error": f"{type(exc).__name__}: {exc}"})
+            runner.console.print(f"cross-check {cell.id}: wrk failed: {exc}", markup=False)
+            return
+        section["results"].append(r)
+        runner.console.print(
+            f"cross-check {cell.id}: Locust {r['locust_rps']:.0f} rps, wrk {r['wrk_rps']:.0f} rps, "
+            f"ratio {r['ratio']:.2f}" + (f" ({r['note']})" if r["note"] else ""),
+            markup=False,
+            soft_wrap=True,
+        )
 
     if check is None:
         runner.console.print(f"cross-check skipped: {skipped}", markup=False)
-    runner.after_setup.append(_after_setup)
+    runner.after_cell.append(_after_cell)

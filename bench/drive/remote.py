@@ -162,7 +162,7 @@ class RemoteRunner(Runner):
             self.rows[cell.id] = row
             self._save()
             progress.update(task, advance=1, last=f"{cell.id}: {row['rps']:.0f} rps", row=row)
+            for hook in self.after_cell:
+                hook(cell, row, live)  # type: ignore[arg-type]
             if on_cell:
                 on_cell(cell, row)
-        for hook in self.after_setup:
-            hook(server, live)  # type: ignore[arg-type]

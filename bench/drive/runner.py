@@ -139,8 +139,8 @@ class Runner:
         self.run_id, self.run_dir = new_run_dir(out_root)
         self.rows: dict[str, dict[str, Any]] = {}
         self.metadata: dict[str, Any] = {}
-        # Called with (setup name, live server) after a setup's cells, while it still runs (e.g. --cross-check).
-        self.after_setup: list[Callable[[str, RunningServer], None]] = []
+        # Called with (cell, its row, live server) right after each cell, while the server runs (e.g. --cross-check).
+        self.after_cell: list[Callable[[Cell, dict[str, Any], RunningServer], None]] = []
         # Starts the load generator of one cell (bench/drive/distributed.py swaps in a master and workers).
         self.loadgen: Callable[[LoadSpec, Path], LocustRun] = lambda spec, out: LocustRun(
             spec, out, cpus=self.placement.other_cpus
@@ -319,12 +319,12 @@ class Runner:
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
                     progress.update(task, advance=1, last=last, row=row)
+                    for hook in self.after_cell:
+                        hook(cell, row, live)
                     if on_cell:
                         on_cell(cell, row)
                 if dirty:
                     _retrying_db()(dbstate.reset, engine, baseline)
-                for hook in self.after_setup:
-                    hook(server, live)
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)

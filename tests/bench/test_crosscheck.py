@@ -46,31 +46,26 @@ def test_a_ratio_below_the_limit_names_the_setup_and_the_reconnect_cost() -> Non
     assert errors["note"] == "wrk saw 3 non-2xx and 1 socket errors"
 
 
-def test_one_wrk_run_per_scenario_and_users_locust_measured(tmp_path: Path) -> None:
+def test_wrk_runs_the_scenario_locust_just_measured(tmp_path: Path) -> None:
     calls: list[list[str]] = []
 
     def fake_run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 0, (FIXTURES / "ok.txt").read_text(), "")
 
-    rows = [
-        {"server": "s", "scenario": "item", "users": 8, "rps": 9000.0, "requests": 1},
-        {"server": "s", "scenario": "item", "users": 8, "rps": 10000.0, "requests": 1},  # repeats: the mean
-        {"server": "s", "scenario": "health", "users": 8, "rps": 0.0, "requests": 0},  # not run: no wrk
-        {"server": "s", "scenario": "list", "users": 8, "rps": 500.0, "requests": 1},  # not cross-checked
-        {"server": "other", "scenario": "item", "users": 8, "rps": 1.0, "requests": 1},
-    ]
     check = CrossCheck("wrk", tmp_path, duration_s=3, seed_items=500, cpus=[1], run=fake_run)
-    results = check.measure("s", "http://127.0.0.1:9", rows, no_keep_alive=False)
+    result = check.measure("s", "http://127.0.0.1:9", "item", 8, 9500.0, no_keep_alive=False)
     assert calls == [
         ["wrk", "-t", "1", "-c", "8", "-d", "3s", "--timeout", "5s", "-s", str(tmp_path / "item.lua"),
          "http://127.0.0.1:9/items"]
     ]  # fmt: skip
     assert "math.random(1, 500)" in (tmp_path / "item.lua").read_text()
-    assert [(r["scenario"], r["locust_rps"], r["wrk_rps"], r["ratio"]) for r in results] == [
-        ("item", 9500.0, 9527.9, round(9500 / 9527.93, 3))
-    ]
+    assert (result["scenario"], result["locust_rps"], result["wrk_rps"]) == ("item", 9500.0, 9527.9)
+    assert result["ratio"] == round(9500 / 9527.93, 3)
     assert (tmp_path / "s-item-u8.txt").read_text().startswith("wrk -t 1 -c 8")
+    check.measure("s", "http://127.0.0.1:9", "health", 16, 1.0, no_keep_alive=True)
+    assert calls[-1][-1] == "http://127.0.0.1:9/health/live"
+    assert "-s" not in calls[-1]
 
 
 def test_without_wrk_and_without_installing_it_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +82,7 @@ def test_a_run_with_cross_check_stores_the_ratios(
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed")
     monkeypatch.setenv("DATABASE_URL", pg_server.admin_url)
-    overrides = {"servers": ["fastapi-uvicorn"], "scenarios": ["health", "item", "list"], "users": [4]}
+    overrides = {"servers": ["fastapi-uvicorn"], "scenarios": ["health", "item", "list"], "users": [4], "repeats": 2}
     overrides |= {"duration_s": 1.0, "warmup_s": 0.3, "seed_users": 20, "seed_items": 100, "seed_orders": 5}
     runner = Runner(resolve_settings("smoke", overrides), tmp_path)
     crosscheck.attach(runner, install=False)
