@@ -59,7 +59,8 @@ def interrupts_deferred() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if received:
-        raise StopSignal(received[0]) if received[0] != signal.SIGINT else KeyboardInterrupt
+        # Deliver it now to whoever handled it before (KeyboardInterrupt, StopSignal, or the default action).
+        signal.raise_signal(received[0])
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
