@@ -26,12 +26,13 @@ def test_stop_signals_raise_a_keyboard_interrupt_with_the_shells_exit_status() -
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
 
+    before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt) as info:
         _terminated()
     assert isinstance(info.value, StopSignal)
     assert exit_status(info.value) == 143
     assert exit_status(KeyboardInterrupt()) == 130
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
 
 
 def test_a_stop_signal_during_cleanup_waits_until_the_cleanup_is_done() -> None:
