@@ -302,7 +302,7 @@ def _unmeasured(a: Result, scenarios: tuple[str, ...]) -> str:
 
 
 def decision_guide(a: Result) -> list[tuple[str, str, list[GuideRow]]]:
-    """Per workload: a recommendation derived from significance, and the rows it rests on."""
+    """Per workload: a recommendation derived from the called differences, and the rows it rests on."""
     out = []
     for workload, scenarios in workloads():
         rows = []

@@ -116,7 +116,7 @@ def _caveats(a: Result) -> list[str]:
         f"setup, DB pool budget {settings.get('pool_budget', '?')} connections in total.",
         "What the numbers do not say: behaviour under open-loop overload, with TLS or a reverse proxy in front, "
         "on other databases or drivers, with other worker counts, or for application code unlike ours. A "
-        "'not significant' result means this run could not tell the two apart — not that they are equal.",
+        "'no difference called' means this run could not tell the two apart — not that they are equal.",
     ]
     out.extend(_asymmetries(a))
     if any(g.repeats < MIN_REPEATS for g in a.groups.values()):
