@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,6 @@ from scipy import stats as scipy_stats
 
 from bench.analyse.analysis import analyse_dir
 from bench.runformat import RunMetadata
-from tests.support import fake_run
 
 # Exact throughput of each repeat: the truth every figure below is checked against.
 PINNED = {
@@ -26,15 +26,15 @@ PINNED = {
 STACK_RUN = {"scenarios": ("item",), "users": (16,), "servers": tuple(s for s in PINNED if "~" not in s)}
 
 
-def test_per_second_samples_would_call_a_difference_that_the_repeats_do_not(tmp_path: Path) -> None:
+def test_per_second_samples_would_call_a_difference_that_the_repeats_do_not(make_fake_run: Callable[..., Path]) -> None:
     # Each repeat is steady inside (1 % per-second spread) but repeats differ by ±20 % (server restarts, drift).
     pinned = {
         "fastapi-uvicorn": [100.0, 120.0, 80.0],
         "fastapi-uvicorn~aa": [101.0, 119.0, 81.0],
         "flask-gunicorn-sync": [105.0, 85.0, 125.0],
     }
-    run_dir = fake_run.make_run(
-        tmp_path, servers=("fastapi-uvicorn", "flask-gunicorn-sync"), scenarios=("item",), users=(16,),
+    run_dir = make_fake_run(
+        servers=("fastapi-uvicorn", "flask-gunicorn-sync"), scenarios=("item",), users=(16,),
         repeat_rps=pinned, per_second_cv=0.01, duration_s=20,
     )  # fmt: skip
     # The pseudo-replicated test: the per-second samples of one repeat each look decisively different.
@@ -51,8 +51,8 @@ def test_per_second_samples_would_call_a_difference_that_the_repeats_do_not(tmp_
     assert r.called is False
 
 
-def test_the_noise_floor_is_the_aa_ratios_distance_from_1(tmp_path: Path) -> None:
-    result = analyse_dir(fake_run.make_run(tmp_path, **STACK_RUN, repeat_rps=PINNED))
+def test_the_noise_floor_is_the_aa_ratios_distance_from_1(make_fake_run: Callable[..., Path]) -> None:
+    result = analyse_dir(make_fake_run(**STACK_RUN, repeat_rps=PINNED))
     assert result.noise is not None
     assert (result.noise.setup, result.noise.control) == ("fastapi-uvicorn", "fastapi-uvicorn~aa")
     (aa,) = result.noise.ratios
@@ -63,14 +63,14 @@ def test_the_noise_floor_is_the_aa_ratios_distance_from_1(tmp_path: Path) -> Non
     assert all(r.noise_floor == result.noise_floor for r in result.best.values())
 
 
-def test_an_effect_inside_the_noise_floor_is_not_called(tmp_path: Path) -> None:
+def test_an_effect_inside_the_noise_floor_is_not_called(make_fake_run: Callable[..., Path]) -> None:
     pinned = {
         "fastapi-uvicorn": [103.0, 103.2, 102.8],
         "fastapi-uvicorn~aa": [110.0, 110.2, 109.8],  # a noisy run: the A/A pair differs by 6.8 %
         "flask-gunicorn-sync": [100.0, 100.2, 99.8],
     }
-    run_dir = fake_run.make_run(
-        tmp_path, servers=("fastapi-uvicorn", "flask-gunicorn-sync"), scenarios=("item",), users=(16,),
+    run_dir = make_fake_run(
+        servers=("fastapi-uvicorn", "flask-gunicorn-sync"), scenarios=("item",), users=(16,),
         repeat_rps=pinned,
     )  # fmt: skip
     result = analyse_dir(run_dir)
@@ -82,8 +82,8 @@ def test_an_effect_inside_the_noise_floor_is_not_called(tmp_path: Path) -> None:
     assert result.noise_floor == pytest.approx(110 / 103 - 1, rel=1e-3)
 
 
-def test_without_an_aa_control_no_difference_is_called(tmp_path: Path) -> None:
-    result = analyse_dir(fake_run.make_run(tmp_path, scenarios=("upstream",), users=(16,), aa_control=None))
+def test_without_an_aa_control_no_difference_is_called(make_fake_run: Callable[..., Path]) -> None:
+    result = analyse_dir(make_fake_run(scenarios=("upstream",), users=(16,), aa_control=None))
     assert result.noise is None
     r = result.best[("upstream", 16, "rps")]
     assert r.ci is not None
@@ -92,8 +92,8 @@ def test_without_an_aa_control_no_difference_is_called(tmp_path: Path) -> None:
     assert "no A/A noise floor" in r.reason
 
 
-def test_decomposition_separates_framework_and_driver_with_known_answers(tmp_path: Path) -> None:
-    result = analyse_dir(fake_run.make_run(tmp_path, **STACK_RUN, repeat_rps=PINNED))
+def test_decomposition_separates_framework_and_driver_with_known_answers(make_fake_run: Callable[..., Path]) -> None:
+    result = analyse_dir(make_fake_run(**STACK_RUN, repeat_rps=PINNED))
     (d,) = result.decomposition
     effects = {e.name: e.ratio for e in d.effects}
     # framework: same driver (psycopg2): fastapi-uvicorn-sync ÷ the best Flask sync-stack app (gthread)
@@ -112,8 +112,8 @@ def test_decomposition_separates_framework_and_driver_with_known_answers(tmp_pat
         assert r.called is True
 
 
-def test_each_app_as_a_fraction_of_its_stacks_baseline(tmp_path: Path) -> None:
-    result = analyse_dir(fake_run.make_run(tmp_path, **STACK_RUN, repeat_rps=PINNED))
+def test_each_app_as_a_fraction_of_its_stacks_baseline(make_fake_run: Callable[..., Path]) -> None:
+    result = analyse_dir(make_fake_run(**STACK_RUN, repeat_rps=PINNED))
     fractions = {f.ratio.a.server: f for f in result.baseline_fractions}
     assert set(fractions) == {
         "fastapi-uvicorn",
@@ -135,8 +135,8 @@ def test_each_app_as_a_fraction_of_its_stacks_baseline(tmp_path: Path) -> None:
         assert f.p99_ratio.b.server == baseline
 
 
-def test_a_recorded_stack_wins_over_the_name(tmp_path: Path) -> None:
-    run_dir = fake_run.make_run(tmp_path, **STACK_RUN, repeat_rps=PINNED)
+def test_a_recorded_stack_wins_over_the_name(make_fake_run: Callable[..., Path]) -> None:
+    run_dir = make_fake_run(**STACK_RUN, repeat_rps=PINNED)
     meta = RunMetadata.load(run_dir / "metadata.json")
     meta.servers["flask-gunicorn-sync"].stack = "fastapi-sync"  # the harness's record decides, not the name
     meta.dump(run_dir / "metadata.json")
