@@ -34,6 +34,13 @@ def _int_list(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
 
 
+def _float_list(value: str) -> list[float]:
+    try:
+        return [float(part) for part in _csv_list(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
+
+
 def _port(value: str) -> int:
     try:
         port = int(value)
@@ -75,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pool-budget", type=int, help="total DB connections per setup, split over workers")
     run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
+    run.add_argument("--slo-p99-ms", type=float, help="p99 target of the capacity search (default 100)")
+    run.add_argument("--open-rates", type=_float_list, help="fixed open-loop rates (rps) instead of capacity fractions")
+    run.add_argument("--open-scenarios", type=_csv_list, help="scenarios with open-loop cells (default: all)")
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
 
@@ -123,6 +133,11 @@ def _run(args: argparse.Namespace) -> int:
             "carrier_delay_ms",
             "loadgen_processes",
         )
+    }
+    overrides["open_loop"] = {
+        "slo_p99_ms": args.slo_p99_ms,
+        "rates": args.open_rates,
+        "scenarios": args.open_scenarios,
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
     pg_settings = PostgresSettings()

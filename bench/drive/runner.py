@@ -35,6 +35,7 @@ from bench.config import WRITE_SCENARIOS, RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
+from bench.drive.openloop import OpenCell, OpenLoopPhase, rate_shortfall_reason
 from bench.drive.postgres import database_server
 from bench.drive.servers import (
     SETUPS,
@@ -163,7 +164,7 @@ class Runner:
     def _threads(self, server: str) -> int:
         return self.settings.threads if SETUPS[server].uses_threads else 1
 
-    def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
+    def _base_row(self, cell: Cell | OpenCell, reason: str) -> dict[str, Any]:
         return empty_row(
             run_id=self.run_id,
             framework=SETUPS[cell.server].framework,
@@ -285,6 +286,11 @@ class Runner:
                     for server in s.servers:
                         cells = [c for c in self.cells if c.server == server]
                         self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
+                    # --- open loop (issue 10, items 4–5): needs every setup's closed-loop peak, so runs after.
+                    phase = self._open_loop_phase()
+                    for server in s.servers if phase else []:
+                        self._run_server(server, [], url, stub.url, engine, baseline, progress, task, on_cell, phase)
+                    # --- end open loop
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)
                 engine.dispose()
@@ -302,6 +308,7 @@ class Runner:
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        open_phase: OpenLoopPhase | None = None,
     ) -> None:
         s = self.settings
         config = ServerConfig(
@@ -323,7 +330,9 @@ class Runner:
                     self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
                     return
                 dirty = False
-                for cell in cells:
+
+                def step(cell: Cell | OpenCell) -> dict[str, Any]:
+                    nonlocal dirty
                     if dirty:
                         _retrying_db()(dbstate.reset, engine, baseline)
                         dirty = False
@@ -337,12 +346,21 @@ class Runner:
                                 filter(None, [row["invalid_reason"], "invariant broken: " + "; ".join(broken)])
                             )
                         dirty = True
+                    if cell.id not in self.rows:
+                        progress.update(task, total=len(self.rows) + 1)
                     self.rows[cell.id] = row
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
                     progress.update(task, advance=1, last=last)
-                    if on_cell:
+                    if on_cell and isinstance(cell, Cell):
                         on_cell(cell, row)
+                    return row
+
+                for cell in cells:
+                    step(cell)
+                if open_phase is not None:
+                    open_phase.run_setup(server, self.settings.scenarios, 1, step)
+                    self._record_open_loop(open_phase)
                 if dirty:
                     _retrying_db()(dbstate.reset, engine, baseline)
         except ServerStartError as exc:
@@ -375,19 +393,45 @@ class Runner:
         self._save()
         progress.update(task, advance=len(cells), last=f"{cells[0].server}: {reason[:60]}")
 
-    def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
+    # --- open loop hook (issue 10, items 4–5) ------------------------------------------------------------------
+    def _open_loop_phase(self) -> OpenLoopPhase | None:
+        """The fixed-rate and capacity cells, planned from the closed-loop rows; None when there are none."""
+        s = self.settings
+        phase = OpenLoopPhase(
+            s.open_loop,
+            self.rows.values(),
+            {name: SETUPS[name].framework for name in SETUPS},
+            processes=s.loadgen_processes,
+        )
+        if not phase.scenarios(s.scenarios) or (not phase.rates and s.open_loop.capacity_steps == 0):
+            return None
+        self.metadata["open_loop"] = {"fixed_rates": phase.rates, "slo_p99_ms": s.open_loop.slo_p99_ms}
+        return phase
+
+    def _record_open_loop(self, phase: OpenLoopPhase) -> None:
+        """Capacity at the SLO per setup, scenario and repeat, for the console and metadata.json."""
+        found = {f"{server}/{scenario}/r{repeat}": rps for (server, scenario, repeat), rps in phase.capacity.items()}
+        self.metadata.setdefault("open_loop", {})["capacity_at_slo"] = found
+        self._save()
+
+    # --- one cell ----------------------------------------------------------------------------------------------
+    def _measure(self, cell: Cell | OpenCell, live: RunningServer) -> dict[str, Any]:
         s = self.settings
         out = self.run_dir / "raw" / cell.id
+        warmup_s, duration = (
+            (cell.warmup_s, cell.duration_s) if isinstance(cell, OpenCell) else (s.warmup_s, s.duration_s)
+        )
         spec = LoadSpec(
             scenario=cell.scenario,
             host=live.url,
             users=cell.users,
-            warmup_s=s.warmup_s,
-            duration_s=s.duration_s,
+            warmup_s=warmup_s,
+            duration_s=duration,
             seed_users=s.seed_users,
             seed_items=s.seed_items,
             processes=s.loadgen_processes,
             rng_seed=20261125 + cell.repeat,
+            rate=cell.target_rps if isinstance(cell, OpenCell) else None,
         )
         locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
         try:
@@ -398,10 +442,18 @@ class Runner:
             raise
         load = merge_recorders(out)
         start, end = load.window
-        duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
+        row["cell_id"] = cell.id
         reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
+        if isinstance(cell, OpenCell):
+            row.update(cell.row_fields(row["rps"]))
+            shortfall = rate_shortfall_reason(cell.target_rps, row["rps"], duration, s.open_loop.max_rate_shortfall)
+            if shortfall and load.requests:
+                ramp = load.ramp_overrun_s
+                reasons.append(shortfall + (f" (users still starting {ramp:.1f} s into the window)" if ramp else ""))
+        else:
+            row.update(mode="closed", purpose="saturation", target_rps=None, achieved_rps=row["rps"])
         if load.truncated:
             reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
         if code != 0 or not load.processes:
@@ -419,6 +471,12 @@ class Runner:
             "placement": self.placement.as_dict(),
             "window": [start, end],
             "locust_exit_code": code,
+            "send_lag": {
+                "late": load.late,
+                "mean_ms": load.mean_lag_ms,
+                "max_ms": load.lag_max_ms,
+                "ramp_overrun_s": load.ramp_overrun_s,
+            },
             "result": row,
         }
         (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")
