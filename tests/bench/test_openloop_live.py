@@ -12,6 +12,7 @@ from bench.drive.loadgen import LoadSpec, LocustRun
 from bench.drive.openloop import round_rate, users_for_rate
 from bench.drive.servers import RunningServer
 from bench.measure.recorder import merge_recorders
+from bench.runformat import load_summary
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +88,9 @@ probe_duration_s = 1.0
     probes = [row for name, row in rows.items() if "__cap" in name]
     assert len(probes) == 1
     assert probes[0]["target_rps"] == round_rate(closed["rps"])  # the search starts at the closed-loop peak
+    summary = {row.cell_id: row for row in load_summary(run)}  # the typed run format carries the open-loop fields
+    assert summary.keys() == rows.keys()
+    assert (summary[fixed["cell_id"]].mode, summary[probes[0]["cell_id"]].purpose) == ("open", "capacity")
     metadata = json.loads((run / "metadata.json").read_text())
     assert metadata["open_loop"]["fixed_rates"] == {"item": [20.0]}
     assert metadata["open_loop"]["capacity_at_slo"].keys() == {"fastapi-uvicorn/item/r1"}
