@@ -2,9 +2,11 @@
 
 Each simulated user sends on a fixed schedule (its own slot of a global lattice with spacing 1/rate), and the
 recorder measures every latency from the request's intended send time: a user that falls behind sends at once
-and its wait is counted, so queueing delay is never hidden (no coordinated omission). This module is pure (no
-Locust, no processes): the Locust users import the schedule from here, the runner calls `OpenLoopPhase` once per
-setup start and gives it a `probe` that measures one cell.
+and its wait is counted, so queueing delay is never hidden (no coordinated omission). locust-plugins'
+`constant_total_ips` was not used: when behind it resets its clock (the backlog is dropped) and it exposes no
+intended send time, so the wait would go unmeasured. This module is pure (no Locust, no processes): the Locust
+users import the schedule from here; the runner calls `OpenLoopPhase.run_setup` once per setup start and gives it
+a `measure` function that runs one cell.
 """
 
 from __future__ import annotations
@@ -50,13 +52,11 @@ class OpenLoopSettings(BaseModel):
 # --- the schedule (used inside the Locust processes) -----------------------------------------------------------
 @dataclass
 class PacedSchedule:
-    """One user's send times: slot `slot` of `users` on a lattice of spacing 1/rate from `t0`.
+    """One user's send times: slot `slot` of `users` on a lattice of spacing 1/rate from `t0`."""
 
-    User u sends request k at t0 + u/rate + k·users/rate, so the users together send exactly `rate` requests per
-    second, evenly spaced. `first(now)` starts at the first own slot not before `now` (a user spawned late is
-    ramp-up, not lateness); `advance(now)` moves to the following slot, whether or not the user is behind.
-    """
-
+    # User u sends request k at t0 + u/rate + k·users/rate, so the users together send exactly `rate` requests per
+    # second, evenly spaced. A user spawned after its slot starts at its next one (ramp-up, not lateness); a user
+    # still busy at its slot sends at once when free, and its latency counts from the slot.
     rate: float
     users: int
     slot: int
@@ -150,11 +150,9 @@ def closed_peaks(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], flo
 def fixed_rates(
     settings: OpenLoopSettings, rows: Iterable[Mapping[str, Any]], framework_of: Mapping[str, str]
 ) -> dict[str, list[float]]:
-    """scenario → fixed rates: the configured ones, or fractions of the slower framework's closed-loop capacity.
-
-    A framework's capacity is its best setup's peak (each framework at its experts' best); baselines and A/A
-    duplicates do not count. A scenario without a valid closed-loop cell of every framework gets no fixed rates.
-    """
+    """scenario → fixed rates: the configured ones, or fractions of the slower framework's closed-loop capacity."""
+    # A framework's capacity is its best setup's peak (each framework at its experts' best); baselines and A/A
+    # duplicates do not count. A scenario without a valid closed-loop cell of every framework gets no fixed rates.
     rows = list(rows)
     peaks = closed_peaks(row for row in rows if _is_reference(row))
     scenarios = {str(row["scenario"]) for row in rows}
@@ -317,11 +315,9 @@ class OpenLoopPhase:
         ]
 
     def run_setup(self, server: str, scenarios: Iterable[str], repeat: int, measure: Measure) -> list[dict[str, Any]]:
-        """Measure one setup's fixed-rate cells, then search its capacity per scenario; returns every row.
-
-        `measure` runs one cell and returns its row, already marked by `OpenCell.row_fields` and judged by
-        `rate_shortfall_reason` (the runner does both, so cell.json holds the same row).
-        """
+        """Measure one setup's fixed-rate cells, then search its capacity per scenario; returns every row."""
+        # `measure` runs one cell and returns its row, already marked by `OpenCell.row_fields` and judged by
+        # `rate_shortfall_reason` (the runner does both, so cell.json holds the same row).
         scenarios = self.scenarios(scenarios)
         rows = [measure(cell) for cell in self.planned_cells(server, scenarios, repeat)]
         for scenario in scenarios:
