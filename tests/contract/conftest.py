@@ -1,6 +1,7 @@
 """Fixtures of the HTTP contract suite.
 
-`framework`, `live`, `live_servers`, `client`, `db`, `carrier` and `start_app` come from tests/conftest.py.
+`live_servers`, `client`, `db`, `carrier` and `start_app` come from tests/conftest.py. Here every test runs once
+per target: both apps and their variants (tests/conftest.py VARIANTS); `framework` is the target's framework.
 Everything in this suite talks real HTTP to the running servers and checks the database through `db`.
 """
 
@@ -15,7 +16,62 @@ import pytest
 # Plain asserts in the helpers module get pytest's detailed failure messages too.
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
+from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerSetup  # noqa: E402
+
 from .helpers import Account, new_account, seed_account  # noqa: E402
+
+
+# --- targets ---------------------------------------------------------------------------------------------
+class _VariantSetup(ServerSetup):
+    """An app variant: its framework's default server command with another app factory (`worker_class` here)."""
+
+    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+        base = SETUPS[DEFAULT_SETUP[self.framework]].command(host=host, port=port, workers=workers, threads=threads)
+        if self.framework == "fastapi":
+            return [self.worker_class if arg == "fastapi_app.main:create_app" else arg for arg in base]
+        # gunicorn: the worker class and the app come last.
+        return [*base[: base.index("--worker-class")], "--worker-class", "gevent", self.worker_class]
+
+
+# The same contract on FastAPI's sync `def` routes (psycopg2, threadpool) and on gunicorn's gevent workers with a
+# cooperative psycopg2. The benchmark's own setups for them live with the other setups in bench/.
+VARIANTS: dict[str, ServerSetup] = {
+    "fastapi-sync": _VariantSetup(
+        "fastapi-uvicorn-sync", "fastapi", "uvicorn", "fastapi_app.main:create_sync_app", "psycopg2", "5 s", "httpx"
+    ),
+    "flask-gevent": _VariantSetup(
+        "flask-gunicorn-gevent", "flask", "gunicorn", "flask_app.gevent:create_app()", "psycopg2", "5 s", "httpx"
+    ),
+}
+TARGETS = ("fastapi", "flask", *VARIANTS)
+
+
+@pytest.fixture(scope="session")
+def contract_servers(
+    live_servers: dict[str, RunningServer], launch_app: Callable[..., RunningServer]
+) -> dict[str, RunningServer]:
+    """The default servers of both apps plus one server per variant, each on its own copy of the seed data."""
+    variants = {name: launch_app(setup.framework, setup=setup) for name, setup in VARIANTS.items()}
+    return {**live_servers, **variants}
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest) -> str:
+    """Each test runs once per target."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def framework(target: str) -> str:
+    """The framework of the current target (what framework-specific expectations depend on)."""
+    return VARIANTS[target].framework if target in VARIANTS else target
+
+
+@pytest.fixture
+def live(contract_servers: dict[str, RunningServer], target: str) -> RunningServer:
+    """The running server of the current target."""
+    return contract_servers[target]
+
 
 # --- fixtures --------------------------------------------------------------------------------------------
 # Logins are Argon2-bound (~0.15 s): accounts reused across tests are made once per server and cached here.
