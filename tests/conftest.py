@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import psutil
@@ -77,6 +78,42 @@ def carrier() -> Iterator[CarrierStub]:
     """The upstream carrier stub (10 ms delay) shared by every server of the session."""
     with CarrierStub(port=free_port(), delay_ms=10) as stub:
         yield stub
+
+
+@dataclass(frozen=True)
+class _FactorySetup(ServerSetup):
+    # Another app factory under its framework's default server command (and, for gunicorn, another worker class).
+    app_spec: str = ""
+    gunicorn_worker: str = ""
+
+    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+        default = SETUPS[DEFAULT_SETUP[self.framework]]
+        base = default.command(host=host, port=port, workers=workers, threads=threads)
+        if default.server == "uvicorn":
+            return [self.app_spec if arg == "fastapi_app.main:create_app" else arg for arg in base]
+        worker = self.gunicorn_worker or base[base.index("--worker-class") + 1]
+        return [*base[: base.index("--worker-class")], "--worker-class", worker, self.app_spec]
+
+
+@pytest.fixture(scope="session")
+def factory_setup() -> Callable[..., ServerSetup]:
+    """Factory: a setup serving `app_spec` (uvicorn factory or gunicorn app) the way `framework`'s default does."""
+
+    def _make(name: str, framework: Framework, app_spec: str, *, gunicorn_worker: str = "") -> ServerSetup:
+        default = SETUPS[DEFAULT_SETUP[framework]]
+        return _FactorySetup(
+            name,
+            framework,
+            default.server,
+            gunicorn_worker or default.worker_class,
+            default.db_driver,
+            default.keep_alive,
+            default.http_client,
+            app_spec=app_spec,
+            gunicorn_worker=gunicorn_worker,
+        )
+
+    return _make
 
 
 def _config(

@@ -16,42 +16,31 @@ import pytest
 # Plain asserts in the helpers module get pytest's detailed failure messages too.
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
-from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerSetup  # noqa: E402
+from bench.servers import Framework, RunningServer, ServerSetup  # noqa: E402
 
 from .helpers import Account, new_account, seed_account  # noqa: E402
 
-
 # --- targets ---------------------------------------------------------------------------------------------
-class _VariantSetup(ServerSetup):
-    """An app variant: its framework's default server command with another app factory (`worker_class` here)."""
-
-    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
-        base = SETUPS[DEFAULT_SETUP[self.framework]].command(host=host, port=port, workers=workers, threads=threads)
-        if self.framework == "fastapi":
-            return [self.worker_class if arg == "fastapi_app.main:create_app" else arg for arg in base]
-        # gunicorn: the worker class and the app come last.
-        return [*base[: base.index("--worker-class")], "--worker-class", "gevent", self.worker_class]
-
-
 # The same contract on FastAPI's sync `def` routes (psycopg2, threadpool) and on gunicorn's gevent workers with a
-# cooperative psycopg2. The benchmark's own setups for them live with the other setups in bench/.
-VARIANTS: dict[str, ServerSetup] = {
-    "fastapi-sync": _VariantSetup(
-        "fastapi-uvicorn-sync", "fastapi", "uvicorn", "fastapi_app.main:create_sync_app", "psycopg2", "5 s", "httpx"
-    ),
-    "flask-gevent": _VariantSetup(
-        "flask-gunicorn-gevent", "flask", "gunicorn", "flask_app.gevent:create_app()", "psycopg2", "5 s", "httpx"
-    ),
+# cooperative psycopg2: name -> (framework, app, gunicorn worker class). bench/ has their benchmark setups.
+VARIANTS: dict[str, tuple[Framework, str, str]] = {
+    "fastapi-sync": ("fastapi", "fastapi_app.main:create_sync_app", ""),
+    "flask-gevent": ("flask", "flask_app.gevent:create_app()", "gevent"),
 }
 TARGETS = ("fastapi", "flask", *VARIANTS)
 
 
 @pytest.fixture(scope="session")
 def contract_servers(
-    live_servers: dict[str, RunningServer], launch_app: Callable[..., RunningServer]
+    live_servers: dict[str, RunningServer],
+    launch_app: Callable[..., RunningServer],
+    factory_setup: Callable[..., ServerSetup],
 ) -> dict[str, RunningServer]:
     """The default servers of both apps plus one server per variant, each on its own copy of the seed data."""
-    variants = {name: launch_app(setup.framework, setup=setup) for name, setup in VARIANTS.items()}
+    variants = {
+        name: launch_app(framework, setup=factory_setup(name, framework, app, gunicorn_worker=worker))
+        for name, (framework, app, worker) in VARIANTS.items()
+    }
     return {**live_servers, **variants}
 
 
@@ -64,7 +53,7 @@ def target(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def framework(target: str) -> str:
     """The framework of the current target (what framework-specific expectations depend on)."""
-    return VARIANTS[target].framework if target in VARIANTS else target
+    return VARIANTS[target][0] if target in VARIANTS else target
 
 
 @pytest.fixture
