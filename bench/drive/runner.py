@@ -1,24 +1,28 @@
 """Runs the benchmark matrix: database, stub, each server setup, each cell; writes the run directory.
 
-Order of work: one embedded PostgreSQL, migrated and seeded once; one carrier stub; then per server setup one
-server process that serves all its cells. Write cells are followed by the invariant check and an exact data
-reset, so every cell starts from the same data. Rows for every configured cell exist from the start and are
-rewritten atomically after each cell, so an interrupted run keeps every finished cell.
+Order of work: one embedded PostgreSQL, migrated and seeded once; one carrier stub; then the blocks of the
+schedule: each is a fresh start of one setup serving one repeat of its cells, in a seeded interleaved order.
+PostgreSQL, the stub, Locust and this harness are pinned away from the server's cores, and the affinity of
+the live processes is read back at every cell. Write cells are followed by the invariant check and an exact
+data reset, so every cell starts from the same data. Rows for every configured cell exist from the start and
+are rewritten atomically after each cell, so an interrupted run keeps every finished cell.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psutil
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,7 +39,10 @@ from bench.config import WRITE_SCENARIOS, RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
-from bench.drive.postgres import database_server
+from bench.drive.placement import GROUPS, Placement, mismatches, observe, pinned_self
+from bench.drive.postgres import Server, database_server
+from bench.drive.processes import process_tree
+from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
 from bench.drive.servers import (
     SETUPS,
     RunningServer,
@@ -45,10 +52,17 @@ from bench.drive.servers import (
     pool_size_per_process,
 )
 from bench.drive.verify import verify_server
-from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
+from bench.measure.environment import (
+    git_state,
+    loadavg,
+    package_versions,
+    platform_info,
+    python_info,
+    utc_now,
+)
 from bench.measure.recorder import merge_recorders
-from bench.measure.sampler import ResourceSampler
-from bench.runformat import atomic_write, cell_id, empty_row, invalid_reasons, measured_row, write_summary
+from bench.measure.sampler import ResourceSampler, WindowUsage
+from bench.runformat import atomic_write, empty_row, invalid_reasons, measured_row, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
@@ -66,57 +80,27 @@ def _retrying_db() -> Retrying:
     )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One measurement: a server setup, a scenario, a concurrency level and a repeat."""
-
-    server: str
-    scenario: str
-    users: int
-    repeat: int
-
-    @property
-    def id(self) -> str:
-        """The cell's stable name (also its raw/ directory)."""
-        return cell_id(self.server, self.scenario, self.users, self.repeat)
+__all__ = ["Cell", "Runner", "new_run_dir"]
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Which CPUs the server gets and which the load generator, database and stub share."""
-
-    server_cpus: tuple[int, ...]
-    other_cpus: tuple[int, ...]
-
-    @classmethod
-    def split(cls, cpus: list[int]) -> Placement:
-        """Give the server the first half of the CPUs (at least one) and everything else the rest."""
-        cpus = sorted(cpus)
-        if len(cpus) == 1:
-            return cls((cpus[0],), (cpus[0],))
-        half = max(1, len(cpus) // 2)
-        return cls(tuple(cpus[:half]), tuple(cpus[half:]))
-
-    def as_dict(self) -> dict[str, list[int]]:
-        """For metadata.json."""
-        other = list(self.other_cpus)
-        return {
-            "server_cpus": list(self.server_cpus),
-            "loadgen_cpus": other,
-            "db_cpus": other,
-            "stub_cpus": other,
-        }
+def _invalidate(row: dict[str, Any], reason: str) -> None:
+    row["valid"] = False
+    row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"], reason]))
 
 
-def plan(settings: RunSettings) -> list[Cell]:
-    """Every cell of the matrix, grouped by server so each setup starts once."""
-    return [
-        Cell(server, scenario, users, repeat)
-        for server in settings.servers
-        for scenario in settings.scenarios
-        for users in settings.users
-        for repeat in range(1, settings.repeats + 1)
-    ]
+def _per_request_ms(cpu_s: float, requests: int) -> float:
+    return cpu_s * 1000 / requests if requests and math.isfinite(cpu_s) else float("nan")
+
+
+def _cpu_columns(row: dict[str, Any], usage: WindowUsage) -> dict[str, float]:
+    """CPU per request of the server and of PostgreSQL, the busiest shared core and steal in the window."""
+    return {
+        "server_cpu_ms_per_req": _per_request_ms(row["server_cpu_s"], row["requests"]),
+        "db_cpu_s": usage.db_cpu_s,
+        "db_cpu_ms_per_req": _per_request_ms(usage.db_cpu_s, row["requests"]),
+        "other_core_cpu_pct": usage.other_core_cpu_pct,
+        "steal_pct": usage.steal_pct,
+    }
 
 
 def new_run_dir(out_root: Path) -> tuple[str, Path]:
@@ -154,19 +138,24 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.placement = Placement.split(sorted(os.sched_getaffinity(0)))
         self.workers = settings.server_workers(len(self.placement.server_cpus))
-        self.cells = plan(settings)
+        self.order_seed = settings.order_seed if settings.order_seed is not None else secrets.randbelow(2**31)
+        self.setups = run_setups(settings.servers, settings.aa_control)
+        self.blocks = plan(self.setups, settings.scenarios, settings.users, settings.repeats, self.order_seed)
+        self.cells = [cell for block in self.blocks for cell in block.cells]
         self.run_id, self.run_dir = new_run_dir(out_root)
         self.rows: dict[str, dict[str, Any]] = {}
         self.metadata: dict[str, Any] = {}
+        self._pg: Server | None = None
+        self._stub: CarrierStub | None = None
 
     # --- bookkeeping -------------------------------------------------------------------------------------
     def _threads(self, server: str) -> int:
-        return self.settings.threads if SETUPS[server].uses_threads else 1
+        return self.settings.threads if SETUPS[base_setup(server)].uses_threads else 1
 
     def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
-        return empty_row(
+        row = empty_row(
             run_id=self.run_id,
-            framework=SETUPS[cell.server].framework,
+            framework=SETUPS[cell.setup].framework,
             server=cell.server,
             scenario=cell.scenario,
             users=cell.users,
@@ -175,10 +164,30 @@ class Runner:
             threads=self._threads(cell.server),
             reason=reason,
         )
+        return row | {"control_of": control_of(cell.server), "order": cell.order}
 
     def _save(self) -> None:
         write_summary(self.run_dir, self.rows.values())
         atomic_write(self.run_dir / "metadata.json", json.dumps(self.metadata, indent=2, default=str) + "\n")
+
+    def _server_metadata(self, name: str) -> dict[str, Any]:
+        setup = SETUPS[base_setup(name)]
+        threads = self._threads(name)
+        command = " ".join(setup.command(host="127.0.0.1", port=0, workers=self.workers, threads=threads))
+        return {
+            "command": command.replace(":0 ", ":PORT ").replace("--port 0 ", "--port PORT "),
+            "framework": setup.framework,
+            "server": setup.server,
+            "worker_class": setup.worker_class,
+            "workers": self.workers,
+            "threads": threads,
+            "keep_alive": setup.keep_alive,
+            "db_driver": setup.db_driver,
+            "http_client": setup.http_client,
+            "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
+            "pool_budget": self.settings.pool_budget,
+            "control_of": control_of(name),
+        }
 
     def _start_metadata(self) -> None:
         self.metadata = {
@@ -189,30 +198,13 @@ class Runner:
             "packages": package_versions(),
             "python": python_info(),
             "platform": platform_info(),
-            "placement": self.placement.as_dict(),
+            # planned CPUs per group; `observed` gets the affinity read back from the live processes per setup
+            "placement": {**self.placement.as_dict(), "observed": {}, "as_planned": True, "mismatches": []},
             "workers": self.workers,
-            "servers": {
-                name: {
-                    "command": " ".join(
-                        SETUPS[name].command(
-                            host="127.0.0.1", port=0, workers=self.workers, threads=self._threads(name)
-                        )
-                    )
-                    .replace(":0 ", ":PORT ")
-                    .replace("--port 0 ", "--port PORT "),
-                    "framework": SETUPS[name].framework,
-                    "server": SETUPS[name].server,
-                    "worker_class": SETUPS[name].worker_class,
-                    "workers": self.workers,
-                    "threads": self._threads(name),
-                    "keep_alive": SETUPS[name].keep_alive,
-                    "db_driver": SETUPS[name].db_driver,
-                    "http_client": SETUPS[name].http_client,
-                    "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
-                    "pool_budget": self.settings.pool_budget,
-                }
-                for name in self.settings.servers
-            },
+            "servers": {name: self._server_metadata(name) for name in self.setups},
+            "aa_control": next((control_of(name) for name in self.setups if control_of(name)), ""),
+            "order_seed": self.order_seed,
+            "order": [cell.id for cell in self.cells],
             "started_at": utc_now(),
             "finished_at": None,
             "interrupted": False,
@@ -222,7 +214,11 @@ class Runner:
 
     # --- the run -----------------------------------------------------------------------------------------
     def run(
-        self, on_cell: Callable[[Cell, dict[str, Any]], None] | None = None, *, with_ergonomics: bool = False
+        self,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None = None,
+        *,
+        with_ergonomics: bool = False,
+        before_cell: Callable[[Cell], None] | None = None,
     ) -> Path:
         """Run every cell; always leaves a consistent run directory, also on Ctrl-C."""
         self._start_metadata()
@@ -231,9 +227,10 @@ class Runner:
         self._save()
         self._link_latest()  # latest points at the run in progress, so it can be watched
         try:
-            with _sigterm_as_interrupt(), self._progress() as progress:
+            # The harness (its bookkeeping, sampler and resets) runs on the shared cores too, never the server's.
+            with _sigterm_as_interrupt(), pinned_self(self.placement.other_cpus), self._progress() as progress:
                 task = progress.add_task("cells", total=len(self.cells), last="")
-                self._run_all(progress, task, on_cell, with_ergonomics)
+                self._run_all(progress, task, on_cell, before_cell, with_ergonomics)
         except KeyboardInterrupt:
             self.metadata["interrupted"] = True
             self.console.print("[yellow]interrupted: every process stopped, finished cells kept[/yellow]")
@@ -262,10 +259,12 @@ class Runner:
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
         with_ergonomics: bool,
     ) -> None:
         s = self.settings
-        with database_server() as pg:
+        with database_server(cpus=self.placement.other_cpus) as pg:
+            self._pg = pg
             db_name = f"bench_{os.getpid()}_{int(time.time())}"
             pg.create_database(db_name)
             try:
@@ -282,19 +281,19 @@ class Runner:
                     "seed_seconds": round(seeded.seconds, 2),
                 }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
-                    for server in s.servers:
-                        cells = [c for c in self.cells if c.server == server]
-                        self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
+                    self._stub = stub
+                    for block in self.blocks:
+                        hooks = (progress, task, on_cell, before_cell)
+                        self._run_block(block, url, stub.url, engine, baseline, *hooks)
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)
                 engine.dispose()
             finally:
                 pg.drop_database(db_name)
 
-    def _run_server(
+    def _run_block(
         self,
-        server: str,
-        cells: list[Cell],
+        block: Block,
         url: str,
         carrier_url: str,
         engine: Any,
@@ -302,20 +301,23 @@ class Runner:
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
     ) -> None:
+        """Start the block's setup afresh, measure its cells, stop it."""
         s = self.settings
         config = ServerConfig(
-            setup=SETUPS[server],
+            setup=SETUPS[base_setup(block.server)],
             database_url=url,
             carrier_url=carrier_url,
             workers=self.workers,
             threads=s.threads,
             pool_budget=s.pool_budget,
             cpus=self.placement.server_cpus,
-            app_env=self._app_env(server),
+            app_env=self._app_env(block.server),
         )
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
+        cells = list(block.cells)
         try:
             with RunningServer(config, log_dir=log_dir) as live:
                 problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
@@ -327,15 +329,14 @@ class Runner:
                     if dirty:
                         _retrying_db()(dbstate.reset, engine, baseline)
                         dirty = False
+                    if before_cell:
+                        before_cell(cell)
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
                         _retrying_db()(dbstate.wait_until_quiet, engine)
                         broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
                         if broken:
-                            row["valid"] = False
-                            row["invalid_reason"] = "; ".join(
-                                filter(None, [row["invalid_reason"], "invariant broken: " + "; ".join(broken)])
-                            )
+                            _invalidate(row, "invariant broken: " + "; ".join(broken))
                         dirty = True
                     self.rows[cell.id] = row
                     self._save()
@@ -375,6 +376,28 @@ class Runner:
         self._save()
         progress.update(task, advance=len(cells), last=f"{cells[0].server}: {reason[:60]}")
 
+    def _groups(self, live: RunningServer, locust: LocustRun) -> dict[str, list[psutil.Process] | None]:
+        """The live processes of every group, for reading their affinity back."""
+        stub_pid = self._stub.pid if self._stub else None
+        groups: dict[str, list[psutil.Process] | None] = {
+            "server": live.tree(),
+            "postgres": self._pg.tree() if self._pg else None,
+            "stub": process_tree(stub_pid) if stub_pid else [],
+            "loadgen": locust.tree(),
+            "harness": [psutil.Process()],
+        }
+        return {name: groups[name] for name in GROUPS}
+
+    def _check_placement(self, cell: Cell, observed: dict[str, dict[str, object]]) -> list[str]:
+        """Record the real placement (first cell of each setup) and any deviation from the plan."""
+        record = self.metadata["placement"]
+        record["observed"].setdefault(cell.server, observed)
+        problems = mismatches(self.placement, observed)
+        if problems:
+            record["as_planned"] = False
+            record["mismatches"] += [f"{cell.id}: {problem}" for problem in problems]
+        return problems
+
     def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
         s = self.settings
         out = self.run_dir / "raw" / cell.id
@@ -389,9 +412,14 @@ class Runner:
             processes=s.loadgen_processes,
             rng_seed=20261125 + cell.repeat,
         )
+        load_before = loadavg()
+        other_cores = [c for c in self.placement.other_cpus if c not in self.placement.server_cpus]
+        pg = self._pg
+        db_tree = (lambda: pg.tree() or []) if pg is not None and pg.tree() is not None else None
         locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
         try:
-            with ResourceSampler(live.tree, locust.tree) as sampler:
+            with ResourceSampler(live.tree, locust.tree, db_tree=db_tree, other_cores=other_cores) as sampler:
+                observed = observe(self._groups(live, locust))
                 code = locust.wait(timeout_s=spec.run_time_s + 60)
         except BaseException:
             locust.kill()
@@ -401,7 +429,10 @@ class Runner:
         duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
+        row.update(_cpu_columns(row, usage), loadavg_before=load_before, loadavg_after=loadavg())
         reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
+        reasons += self._environment_reasons(row, other_cores)
+        reasons += [f"placement differs from plan: {p}" for p in self._check_placement(cell, observed)]
         if load.truncated:
             reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
         if code != 0 or not load.processes:
@@ -417,12 +448,25 @@ class Runner:
             "command": locust.command,
             "server_command": live.command,
             "placement": self.placement.as_dict(),
+            "placement_observed": observed,
             "window": [start, end],
             "locust_exit_code": code,
             "result": row,
         }
         (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")
         return row
+
+    def _environment_reasons(self, row: dict[str, Any], other_cores: list[int]) -> list[str]:
+        """A cell measured while the hypervisor stole time, or while the shared core was full, is not trusted."""
+        s, reasons = self.settings, []
+        if row["steal_pct"] > s.max_steal_pct:
+            reasons.append(f"CPU steal {row['steal_pct']:.1f}% > {s.max_steal_pct:g}% (the host took our cores)")
+        if row["other_core_cpu_pct"] > s.shared_core_limit_pct:
+            reasons.append(
+                f"limited by the shared core (busiest of CPUs {other_cores} at {row['other_core_cpu_pct']:.0f}% "
+                f"> {s.shared_core_limit_pct:g}%)"
+            )
+        return reasons
 
     def _link_latest(self) -> None:
         latest = self.out_root / "latest"

@@ -70,6 +70,10 @@ def _tiny(servers: str, scenarios: str, **extra: Any) -> Any:
         "seed_users": 20,
         "seed_items": 100,
         "seed_orders": 5,
+        # These tests are about faults; the loaded 2-core test machine must not invalidate the healthy cells.
+        "shared_core_limit_pct": 100.0,
+        "max_steal_pct": 100.0,
+        "aa_control": "",
         **extra,
     }
     return resolve_settings("smoke", overrides)
@@ -106,15 +110,15 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     runner = Runner(settings, tmp_path)
     restarter: list[threading.Thread] = []
 
-    def _restart_during_next_cell(cell: Cell, row: dict[str, Any]) -> None:
-        if cell.repeat == 1:
-            # Locust needs about a second to start; the outage then falls inside repeat 2's window.
+    def _restart_during_this_cell(cell: Cell) -> None:
+        if cell.repeat == 2:
+            # Called as Locust starts (about a second) and warms up (0.3 s): the outage falls inside the window.
             thread = threading.Thread(target=lambda: (time.sleep(1.5), pg_server.restart(down_s=1.0)))
             thread.start()
             restarter.append(thread)
 
     started = time.monotonic()
-    run_dir = runner.run(on_cell=_restart_during_next_cell)
+    run_dir = runner.run(before_cell=_restart_during_this_cell)
     for thread in restarter:
         thread.join()
     assert time.monotonic() - started < 120
@@ -147,6 +151,10 @@ def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
         "2",
         "--warmup",
         "0.3",
+        "--shared-core-limit-pct",
+        "100",
+        "--max-steal-pct",
+        "100",
         "--out",
         str(tmp_path),
         "--no-report",
