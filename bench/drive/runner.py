@@ -11,7 +11,6 @@ are rewritten atomically after each cell, so an interrupted run keeps every fini
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import signal
@@ -42,6 +41,7 @@ from bench.drive.loadgen import LoadSpec, LocustRun
 from bench.drive.placement import GROUPS, Placement, mismatches, observe, pinned_self
 from bench.drive.postgres import Server, database_server
 from bench.drive.processes import process_tree
+from bench.drive.rundir import link_latest, new_run_dir, server_metadata
 from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
 from bench.drive.servers import (
     SETUPS,
@@ -49,7 +49,6 @@ from bench.drive.servers import (
     ServerConfig,
     ServerStartError,
     free_port,
-    pool_size_per_process,
 )
 from bench.drive.verify import verify_server
 from bench.measure.environment import (
@@ -61,7 +60,7 @@ from bench.measure.environment import (
     utc_now,
 )
 from bench.measure.recorder import merge_recorders
-from bench.measure.sampler import ResourceSampler, WindowUsage
+from bench.measure.sampler import ResourceSampler
 from bench.runformat import atomic_write, empty_row, invalid_reasons, measured_row, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
@@ -80,40 +79,12 @@ def _retrying_db() -> Retrying:
     )
 
 
-__all__ = ["Cell", "Runner", "new_run_dir"]
+__all__ = ["Cell", "Runner"]
 
 
 def _invalidate(row: dict[str, Any], reason: str) -> None:
     row["valid"] = False
     row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"], reason]))
-
-
-def _per_request_ms(cpu_s: float, requests: int) -> float:
-    return cpu_s * 1000 / requests if requests and math.isfinite(cpu_s) else float("nan")
-
-
-def _cpu_columns(row: dict[str, Any], usage: WindowUsage) -> dict[str, float]:
-    """CPU per request of the server and of PostgreSQL, the busiest shared core and steal in the window."""
-    return {
-        "server_cpu_ms_per_req": _per_request_ms(row["server_cpu_s"], row["requests"]),
-        "db_cpu_s": usage.db_cpu_s,
-        "db_cpu_ms_per_req": _per_request_ms(usage.db_cpu_s, row["requests"]),
-        "other_core_cpu_pct": usage.other_core_cpu_pct,
-        "steal_pct": usage.steal_pct,
-    }
-
-
-def new_run_dir(out_root: Path) -> tuple[str, Path]:
-    """Create results/<UTC timestamp>-<sha>/ and its raw/ folder."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_id = f"{stamp}-{git_state()['short']}"
-    run_dir = out_root / run_id
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = out_root / f"{run_id}.{suffix}"
-    (run_dir / "raw").mkdir(parents=True)
-    return run_dir.name, run_dir
 
 
 @contextmanager
@@ -170,25 +141,6 @@ class Runner:
         write_summary(self.run_dir, self.rows.values())
         atomic_write(self.run_dir / "metadata.json", json.dumps(self.metadata, indent=2, default=str) + "\n")
 
-    def _server_metadata(self, name: str) -> dict[str, Any]:
-        setup = SETUPS[base_setup(name)]
-        threads = self._threads(name)
-        command = " ".join(setup.command(host="127.0.0.1", port=0, workers=self.workers, threads=threads))
-        return {
-            "command": command.replace(":0 ", ":PORT ").replace("--port 0 ", "--port PORT "),
-            "framework": setup.framework,
-            "server": setup.server,
-            "worker_class": setup.worker_class,
-            "workers": self.workers,
-            "threads": threads,
-            "keep_alive": setup.keep_alive,
-            "db_driver": setup.db_driver,
-            "http_client": setup.http_client,
-            "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
-            "pool_budget": self.settings.pool_budget,
-            "control_of": control_of(name),
-        }
-
     def _start_metadata(self) -> None:
         self.metadata = {
             "run_id": self.run_id,
@@ -201,7 +153,12 @@ class Runner:
             # planned CPUs per group; `observed` gets the affinity read back from the live processes per setup
             "placement": {**self.placement.as_dict(), "observed": {}, "as_planned": True, "mismatches": []},
             "workers": self.workers,
-            "servers": {name: self._server_metadata(name) for name in self.setups},
+            "servers": {
+                name: server_metadata(
+                    name, workers=self.workers, threads=self._threads(name), pool_budget=self.settings.pool_budget
+                )
+                for name in self.setups
+            },
             "aa_control": next((control_of(name) for name in self.setups if control_of(name)), ""),
             "order_seed": self.order_seed,
             "order": [cell.id for cell in self.cells],
@@ -225,7 +182,7 @@ class Runner:
         for cell in self.cells:
             self.rows[cell.id] = self._base_row(cell, "not run: interrupted")
         self._save()
-        self._link_latest()  # latest points at the run in progress, so it can be watched
+        link_latest(self.out_root, self.run_dir, self.console)
         try:
             # The harness (its bookkeeping, sampler and resets) runs on the shared cores too, never the server's.
             with _sigterm_as_interrupt(), pinned_self(self.placement.other_cpus), self._progress() as progress:
@@ -429,7 +386,7 @@ class Runner:
         duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
-        row.update(_cpu_columns(row, usage), loadavg_before=load_before, loadavg_after=loadavg())
+        row.update(usage.cpu_columns(row["requests"]), loadavg_before=load_before, loadavg_after=loadavg())
         reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
         reasons += self._environment_reasons(row, other_cores)
         reasons += [f"placement differs from plan: {p}" for p in self._check_placement(cell, observed)]
@@ -467,12 +424,3 @@ class Runner:
                 f"> {s.shared_core_limit_pct:g}%)"
             )
         return reasons
-
-    def _link_latest(self) -> None:
-        latest = self.out_root / "latest"
-        try:
-            if latest.is_symlink() or latest.exists():
-                latest.unlink()
-            latest.symlink_to(self.run_dir.name)
-        except OSError as exc:
-            self.console.print(f"[yellow]could not update {latest}: {exc}[/yellow]")

@@ -212,6 +212,6 @@ def busiest_core_pct(before: dict[str, CoreTicks], after: dict[str, CoreTicks], 
     return max(usage, default=float("nan"))
 
 
-def loadavg() -> list[float]:
-    """The 1, 5 and 15 minute load averages, rounded."""
-    return [round(x, 2) for x in os.getloadavg()]
+def loadavg() -> float:
+    """The one-minute load average (runnable tasks, all CPUs together)."""
+    return round(os.getloadavg()[0], 2)

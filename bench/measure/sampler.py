@@ -3,6 +3,7 @@ process and of every core."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -174,3 +175,17 @@ class WindowUsage:
     db_cpu_s: float = float("nan")
     other_core_cpu_pct: float = float("nan")
     steal_pct: float = float("nan")
+
+    def cpu_columns(self, requests: int) -> dict[str, float]:
+        """CPU-ms per request of the server and of PostgreSQL, the busiest shared core and steal, as row fields."""
+
+        def per_request_ms(cpu_s: float) -> float:
+            return cpu_s * 1000 / requests if requests and math.isfinite(cpu_s) else float("nan")
+
+        return {
+            "server_cpu_ms_per_req": per_request_ms(self.server_cpu_s),
+            "db_cpu_s": self.db_cpu_s,
+            "db_cpu_ms_per_req": per_request_ms(self.db_cpu_s),
+            "other_core_cpu_pct": self.other_core_cpu_pct,
+            "steal_pct": self.steal_pct,
+        }

@@ -7,14 +7,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bench.config import resolve_settings
 from bench.drive.placement import EXTERNAL, Placement, mismatches, observe, observe_group, pinned_self
 from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres
+from bench.drive.runner import Runner
 
 CPUS = sorted(os.sched_getaffinity(0))
 LAST = CPUS[-1]
@@ -104,3 +107,19 @@ def test_embedded_postgres_backends_inherit_the_postmasters_cpus() -> None:
 
 def test_an_external_postgres_is_not_ours_to_pin() -> None:
     assert ExternalPostgres("postgresql://u@db.example:5432/x").tree() is None
+
+
+def test_the_runner_flags_a_run_whose_placement_is_off_the_plan(tmp_path: Path) -> None:
+    runner = Runner(resolve_settings("smoke"), tmp_path)
+    runner.placement = Placement((0,), (1,))
+    runner._start_metadata()
+    cell = runner.cells[0]
+    right = {"server": {"cpus": [0], "processes": 2}, "postgres": {"cpus": EXTERNAL, "processes": 0}}
+    assert runner._check_placement(cell, right) == []
+    assert runner.metadata["placement"]["as_planned"] is True
+    wrong = {"server": {"cpus": [0, 1], "processes": 2}, "harness": {"cpus": [1], "processes": 1}}
+    assert runner._check_placement(cell, wrong) == ["server runs on CPUs [0, 1], planned [0]"]
+    placement = runner.metadata["placement"]
+    assert placement["as_planned"] is False
+    assert placement["mismatches"] == [f"{cell.id}: server runs on CPUs [0, 1], planned [0]"]
+    assert placement["observed"][cell.server] == right  # the first reading of each setup is kept

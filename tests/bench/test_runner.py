@@ -125,7 +125,8 @@ def test_cells_run_in_blocks_with_cpu_per_request(smoke_run: Path) -> None:
         assert r["db_cpu_ms_per_req"] >= 0 if r["scenario"] == "health" else r["db_cpu_ms_per_req"] > 0
         assert 0 <= r["other_core_cpu_pct"] <= 100
         assert r["steal_pct"] >= 0
-        assert len(r["loadavg_before"]) == len(r["loadavg_after"]) == 3
+        assert r["loadavg_before"] >= 0
+        assert r["loadavg_after"] >= 0
 
 
 def test_nothing_is_left_running(smoke_run: Path) -> None:

@@ -106,14 +106,22 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     if not isinstance(pg_server, EmbeddedPostgres):
         pytest.skip("restarting the database needs the embedded PostgreSQL (DATABASE_URL is set)")
     _use_session_postgres(monkeypatch, pg_server)
-    settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=2.5, warmup_s=0.3)
+    settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=3.5, warmup_s=0.3)
     runner = Runner(settings, tmp_path)
     restarter: list[threading.Thread] = []
 
+    def _restart_once_traffic_flows(history: Path) -> None:
+        # Locust may take 1-10 s to start on a busy machine, so wait for its first requests (its per-second
+        # history CSV), not for a fixed time: the outage then starts about a second into the 3.5 s window.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _requests_so_far(history):
+            time.sleep(0.1)
+        pg_server.restart(down_s=1.5)
+
     def _restart_during_this_cell(cell: Cell) -> None:
         if cell.repeat == 2:
-            # Called as Locust starts (about a second) and warms up (0.3 s): the outage falls inside the window.
-            thread = threading.Thread(target=lambda: (time.sleep(1.5), pg_server.restart(down_s=1.0)))
+            history = runner.run_dir / "raw" / cell.id / "locust_stats_history.csv"
+            thread = threading.Thread(target=_restart_once_traffic_flows, args=(history,))
             thread.start()
             restarter.append(thread)
 
@@ -128,6 +136,14 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     assert rows[2]["valid"] is False
     assert "error rate" in rows[2]["invalid_reason"]
     assert rows[3]["valid"] is True, rows[3]["invalid_reason"]  # the pool recovered (pre-ping)
+
+
+def _requests_so_far(history: Path) -> int:
+    try:
+        rows = history.read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    return max((int(row.split(",")[17]) for row in rows if row.count(",") > 17), default=0)
 
 
 def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
