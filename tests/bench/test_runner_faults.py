@@ -110,18 +110,17 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     runner = Runner(settings, tmp_path)
     restarter: list[threading.Thread] = []
 
-    def _restart_once_traffic_flows(history: Path) -> None:
-        # Locust may take 1-10 s to start on a busy machine, so wait for its first requests (its per-second
-        # history CSV), not for a fixed time: the outage then starts about a second into the 3.5 s window.
+    def _restart_once_traffic_flows() -> None:
+        # Locust may take 1-10 s to start on a busy machine, so wait until its users have connected to the
+        # server, not for a fixed time: the outage then starts about when the 3.5 s window opens.
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _requests_so_far(history):
-            time.sleep(0.1)
+        while time.monotonic() < deadline and not _locust_connected():
+            time.sleep(0.05)
         pg_server.restart(down_s=1.5)
 
     def _restart_during_this_cell(cell: Cell) -> None:
         if cell.repeat == 2:
-            history = runner.run_dir / "raw" / cell.id / "locust_stats_history.csv"
-            thread = threading.Thread(target=_restart_once_traffic_flows, args=(history,))
+            thread = threading.Thread(target=_restart_once_traffic_flows)
             thread.start()
             restarter.append(thread)
 
@@ -138,12 +137,17 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     assert rows[3]["valid"] is True, rows[3]["invalid_reason"]  # the pool recovered (pre-ping)
 
 
-def _requests_so_far(history: Path) -> int:
-    try:
-        rows = history.read_text().splitlines()[1:]
-    except OSError:
-        return 0
-    return max((int(row.split(",")[17]) for row in rows if row.count(",") > 17), default=0)
+def _locust_connected() -> bool:
+    """Whether a Locust process this test started holds an open TCP connection (its users are running)."""
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "locust" in " ".join(proc.cmdline()) and any(
+                c.status == psutil.CONN_ESTABLISHED for c in proc.net_connections(kind="tcp")
+            ):
+                return True
+        except psutil.Error:
+            continue
+    return False
 
 
 def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
