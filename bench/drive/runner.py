@@ -34,7 +34,7 @@ from rich.progress import (
 from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from bench.config import WRITE_SCENARIOS, RunSettings
+from bench.config import RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
@@ -60,8 +60,10 @@ from bench.measure.environment import (
     utc_now,
 )
 from bench.measure.recorder import merge_recorders
+from bench.measure.row import measured_row
 from bench.measure.sampler import ResourceSampler
-from bench.runformat import atomic_write, empty_row, invalid_reasons, measured_row, write_summary
+from bench.registry import WRITE_SCENARIOS
+from bench.runformat import CellRow, RunMetadata, empty_row, invalid_reasons, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
@@ -124,7 +126,7 @@ class Runner:
         return self.settings.threads if SETUPS[base_setup(server)].uses_threads else 1
 
     def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
-        row = empty_row(
+        return empty_row(
             run_id=self.run_id,
             framework=SETUPS[cell.setup].framework,
             server=cell.server,
@@ -134,12 +136,13 @@ class Runner:
             workers=self.workers,
             threads=self._threads(cell.server),
             reason=reason,
-        )
-        return row | {"control_of": control_of(cell.server), "order": cell.order}
+            control_of=control_of(cell.server),
+            order=cell.order,
+        ).model_dump()
 
     def _save(self) -> None:
-        write_summary(self.run_dir, self.rows.values())
-        atomic_write(self.run_dir / "metadata.json", json.dumps(self.metadata, indent=2, default=str) + "\n")
+        write_summary(self.run_dir, (CellRow.model_validate(row) for row in self.rows.values()))
+        RunMetadata.model_validate(self.metadata).dump(self.run_dir / "metadata.json")
 
     def _start_metadata(self) -> None:
         self.metadata = {
