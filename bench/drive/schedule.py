@@ -70,10 +70,10 @@ def run_setups(servers: Sequence[str], aa_control: str) -> list[str]:
 def plan(
     servers: Sequence[str], scenarios: Sequence[str], users: Sequence[int], repeats: int, seed: int
 ) -> list[Block]:
-    """Every block of the run in execution order; cells carry their execution index in `order`."""
+    """Every block of the run in execution order; cells carry their execution index (from 1) in `order`."""
     rng = random.Random(seed)
     blocks: list[Block] = []
-    order = 0
+    order = 1  # the run format reads 0 as "not recorded"
     for repeat in range(1, repeats + 1):
         round_servers = rng.sample(list(servers), k=len(servers))
         round_scenarios = rng.sample(list(scenarios), k=len(scenarios))

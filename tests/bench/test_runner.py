@@ -115,7 +115,7 @@ def test_every_process_group_runs_where_the_plan_puts_it(smoke_run: Path) -> Non
 
 def test_cells_run_in_blocks_with_cpu_per_request(smoke_run: Path) -> None:
     results = [json.loads(path.read_text())["result"] for path in sorted((smoke_run / "raw").glob("*/cell.json"))]
-    assert sorted(r["order"] for r in results) == list(range(len(results)))
+    assert sorted(r["order"] for r in results) == list(range(1, len(results) + 1))
     # One block per setup: each setup's cells run back to back after its fresh start.
     by_order = [r["server"] for r in sorted(results, key=lambda r: r["order"])]
     assert by_order == [server for i, server in enumerate(by_order) if i % 2 == 0 for _ in range(2)]

@@ -31,7 +31,7 @@ def test_each_setup_starts_once_per_repeat_and_serves_every_cell_of_that_repeat(
     # Rounds: every setup's repeat r runs before any setup's repeat r + 1.
     assert [b.repeat for b in blocks] == sorted(b.repeat for b in blocks)
     cells = [c for b in blocks for c in b.cells]
-    assert [c.order for c in cells] == list(range(len(cells)))
+    assert [c.order for c in cells] == list(range(1, len(cells) + 1))
     assert len({c.id for c in cells}) == len(cells) == len(setups) * len(SCENARIOS) * 2 * 3
 
 
