@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pool-budget", type=int, help="total DB connections per setup, split over workers")
     run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
+    run.add_argument("--aa-control", help="setup started twice as an A/A control pair ('' = no control)")
+    run.add_argument("--order-seed", type=int, help="seed of the interleaved cell order (default: a new one)")
+    run.add_argument("--max-steal-pct", type=float, help="a cell with more CPU steal than this is invalid")
+    run.add_argument(
+        "--shared-core-limit-pct", type=float, help="a cell whose busiest non-server core exceeds this is invalid"
+    )
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
 
@@ -123,6 +129,10 @@ def _run(args: argparse.Namespace) -> int:
             "pool_budget",
             "carrier_delay_ms",
             "loadgen_processes",
+            "aa_control",
+            "order_seed",
+            "max_steal_pct",
+            "shared_core_limit_pct",
         )
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
