@@ -50,6 +50,12 @@ class RunSettings(BaseModel):
     seed_orders: int = Field(ge=0, le=10_000_000)
     ergonomics_cold_starts: int = Field(default=5, ge=1, le=100)
     open_loop: OpenLoopSettings = Field(default_factory=OpenLoopSettings)
+    # The A/A control: this setup is started a second time as the independent setup "<name>~aa" ("" = none).
+    aa_control: str = ""
+    # Seed of the interleaved cell order; None draws one per run (either way metadata records it).
+    order_seed: int | None = Field(default=None, ge=0)
+    max_steal_pct: float = Field(default=5.0, ge=0, le=100)
+    shared_core_limit_pct: float = Field(default=90.0, gt=0, le=100)
 
     @field_validator("servers")
     @classmethod
@@ -58,6 +64,13 @@ class RunSettings(BaseModel):
         if unknown:
             raise ValueError(f"unknown server setup(s) {', '.join(unknown)}; choose from {', '.join(SETUPS)}")
         return list(dict.fromkeys(value))
+
+    @field_validator("aa_control")
+    @classmethod
+    def _known_control(cls, value: str) -> str:
+        if value and value not in SETUPS:
+            raise ValueError(f"unknown server setup {value!r}; choose from {', '.join(SETUPS)} (or '' for none)")
+        return value
 
     @field_validator("scenarios")
     @classmethod

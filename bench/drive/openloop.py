@@ -12,6 +12,7 @@ a `measure` function that runs one cell.
 from __future__ import annotations
 
 import math
+import random
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bench.measure.recorder import LoadResult
 
 Purpose = Literal["saturation", "fixed-rate", "capacity"]
 
@@ -47,6 +50,7 @@ class OpenLoopSettings(BaseModel):
     )
     max_users: int = Field(default=5000, ge=1, le=10_000)
     max_rate_shortfall: float = Field(default=0.02, ge=0, lt=1)
+    repeats: int = Field(default=1, ge=1, le=100, description="fresh starts of every setup for the open-loop phase")
 
 
 # --- the schedule (used inside the Locust processes) -----------------------------------------------------------
@@ -263,6 +267,16 @@ class OpenCell:
         """The run-format fields of an open-loop row (achieved = completions per second of the window)."""
         return {"mode": "open", "purpose": self.purpose, "target_rps": self.target_rps, "achieved_rps": rps}
 
+    def rate_reasons(self, load: LoadResult, duration_s: float, max_shortfall: float) -> list[str]:
+        """The achieved-rate rule for this cell's measurement ([] when the rate was met or nothing completed)."""
+        if not load.requests:
+            return []  # "no requests completed" is reported already
+        shortfall = rate_shortfall_reason(self.target_rps, load.requests / duration_s, duration_s, max_shortfall)
+        ramp = load.ramp_overrun_s
+        return (
+            [shortfall + (f" (users still starting {ramp:.1f} s into the window)" if ramp else "")] if shortfall else []
+        )
+
 
 Measure = Callable[[OpenCell], dict[str, Any]]
 
@@ -284,6 +298,35 @@ class OpenLoopPhase:
         self.rates = fixed_rates(settings, rows, framework_of)
         self.peaks = closed_peaks(rows)
         self.capacity: dict[tuple[str, str, int], float] = {}
+
+    @classmethod
+    def after_closed(
+        cls,
+        settings: OpenLoopSettings,
+        closed_rows: Iterable[Mapping[str, Any]],
+        framework_of: Mapping[str, str],
+        run_scenarios: Iterable[str],
+        *,
+        processes: int = 1,
+    ) -> OpenLoopPhase | None:
+        """The phase planned from the closed-loop rows, or None when it would measure nothing."""
+        phase = cls(settings, closed_rows, framework_of, processes=processes)
+        if not phase.scenarios(run_scenarios) or (not phase.rates and settings.capacity_steps == 0):
+            return None
+        return phase
+
+    def starts(self, setups: Iterable[str], seed: int) -> list[tuple[str, int]]:
+        """(setup, repeat) of every fresh server start of the phase: each repeat visits the setups in a random order."""
+        rng, setups = random.Random(seed), list(setups)
+        return [(server, r) for r in range(1, self.settings.repeats + 1) for server in rng.sample(setups, len(setups))]
+
+    def summary(self) -> dict[str, Any]:
+        """For metadata.json: the fixed rates, the p99 target and the capacity found per setup/scenario/repeat."""
+        return {
+            "fixed_rates": self.rates,
+            "slo_p99_ms": self.settings.slo_p99_ms,
+            "capacity_at_slo": {f"{sv}/{sc}/r{r}": rps for (sv, sc, r), rps in self.capacity.items()},
+        }
 
     def scenarios(self, run_scenarios: Iterable[str]) -> list[str]:
         """The run's scenarios that get open-loop cells."""

@@ -131,6 +131,15 @@ class LoadResult:
         """Open loop: how far into the window the last user sent its first request (0 when all started before)."""
         return max(0.0, self.last_first_send - self.window[0]) if self.last_first_send else 0.0
 
+    def lag_summary(self) -> dict[str, float]:
+        """Open loop: late sends, mean and largest lag behind the intended send time, start-up overrun (cell.json)."""
+        return {
+            "late": self.late,
+            "mean_ms": self.mean_lag_ms,
+            "max_ms": self.lag_max_ms,
+            "ramp_overrun_s": self.ramp_overrun_s,
+        }
+
     @property
     def mean_lag_ms(self) -> float:
         """Mean lag of a send behind its intended time (open loop; 0 in closed loop)."""
