@@ -120,13 +120,13 @@ def _cpuinfo_field(text: str, name: str) -> str | None:
     return None
 
 
-def _detect_virt() -> str | None:
-    # systemd-detect-virt exits 1 and prints "none" on bare metal; absence of the tool is not an answer.
+def _detect_virt(kind: str) -> str | None:
+    # systemd-detect-virt prints "none" (exit 1) when there is none; without the tool there is no answer at all.
     tool = shutil.which("systemd-detect-virt")
     if tool is None:
         return None
     try:
-        out = subprocess.run([tool], capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+        out = subprocess.run([tool, kind], capture_output=True, text=True, timeout=5, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return out or None
@@ -147,7 +147,9 @@ def machine_info(*, cpuinfo: str | None = None, sys_cpu: Path = _SYS_CPU) -> dic
         if smt in ("0", "1")
         else (logical is not None and physical is not None and logical > physical),
         "hypervisor_flag": "hypervisor" in flags,
-        "virtualisation": _detect_virt(),
+        # A container inside a VM is both: the VM decides steal and CPU sharing, the container only isolation.
+        "virtualisation": _detect_virt("--vm"),
+        "container": _detect_virt("--container"),
         "governor": _read(sys_cpu / "cpu0" / "cpufreq" / "scaling_governor"),
         "kernel": platform.release(),
     }
