@@ -38,6 +38,7 @@ from bench.config import RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
+from bench.drive.openloop import OpenCell, OpenLoopPhase
 from bench.drive.placement import GROUPS, Placement, mismatches, observe, pinned_self
 from bench.drive.postgres import Server, database_server
 from bench.drive.processes import process_tree
@@ -120,15 +121,16 @@ class Runner:
         self.metadata: dict[str, Any] = {}
         self._pg: Server | None = None
         self._stub: CarrierStub | None = None
+        self._open_done = 0  # open-loop cells measured so far (their execution order follows the planned cells)
 
     # --- bookkeeping -------------------------------------------------------------------------------------
     def _threads(self, server: str) -> int:
         return self.settings.threads if SETUPS[base_setup(server)].uses_threads else 1
 
-    def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
+    def _base_row(self, cell: Cell | OpenCell, reason: str) -> dict[str, Any]:
         return empty_row(
             run_id=self.run_id,
-            framework=SETUPS[cell.setup].framework,
+            framework=SETUPS[base_setup(cell.server)].framework,
             server=cell.server,
             scenario=cell.scenario,
             users=cell.users,
@@ -137,7 +139,7 @@ class Runner:
             threads=self._threads(cell.server),
             reason=reason,
             control_of=control_of(cell.server),
-            order=cell.order,
+            order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
         ).model_dump()
 
     def _save(self) -> None:
@@ -242,9 +244,20 @@ class Runner:
                 }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
                     self._stub = stub
+                    hooks = (progress, task, on_cell, before_cell)
                     for block in self.blocks:
-                        hooks = (progress, task, on_cell, before_cell)
                         self._run_block(block, url, stub.url, engine, baseline, *hooks)
+                    # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
+                    phase = OpenLoopPhase.after_closed(
+                        s.open_loop,
+                        self.rows.values(),
+                        {name: SETUPS[base_setup(name)].framework for name in self.setups},
+                        s.scenarios,
+                        processes=s.loadgen_processes,
+                    )
+                    for server, repeat in phase.starts(self.setups, self.order_seed + 1) if phase else []:
+                        block = Block(server, repeat, ())
+                        self._run_block(block, url, stub.url, engine, baseline, *hooks, open_phase=phase)
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)
                 engine.dispose()
@@ -262,8 +275,9 @@ class Runner:
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
         before_cell: Callable[[Cell], None] | None,
+        open_phase: OpenLoopPhase | None = None,
     ) -> None:
-        """Start the block's setup afresh, measure its cells, stop it."""
+        """Start the block's setup afresh, measure its cells (or its open-loop phase), stop it."""
         s = self.settings
         config = ServerConfig(
             setup=SETUPS[base_setup(block.server)],
@@ -285,11 +299,13 @@ class Runner:
                     self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
                     return
                 dirty = False
-                for cell in cells:
+
+                def step(cell: Cell | OpenCell) -> dict[str, Any]:
+                    nonlocal dirty
                     if dirty:
                         _retrying_db()(dbstate.reset, engine, baseline)
                         dirty = False
-                    if before_cell:
+                    if before_cell and isinstance(cell, Cell):
                         before_cell(cell)
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
@@ -298,12 +314,23 @@ class Runner:
                         if broken:
                             _invalidate(row, "invariant broken: " + "; ".join(broken))
                         dirty = True
+                    if isinstance(cell, OpenCell):  # not planned: the search decides its probes as it goes
+                        self._open_done += 1
+                        progress.update(task, total=len(self.cells) + self._open_done)
                     self.rows[cell.id] = row
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
                     progress.update(task, advance=1, last=last)
-                    if on_cell:
+                    if on_cell and isinstance(cell, Cell):
                         on_cell(cell, row)
+                    return row
+
+                for cell in cells:
+                    step(cell)
+                if open_phase is not None:
+                    open_phase.run_setup(block.server, self.settings.scenarios, block.repeat, step)
+                    self.metadata["open_loop"] = open_phase.summary()
+                    self._save()
                 if dirty:
                     _retrying_db()(dbstate.reset, engine, baseline)
         except ServerStartError as exc:
@@ -331,6 +358,8 @@ class Runner:
             progress.console.print(f"[yellow]ergonomics not measured: {exc}[/yellow]")
 
     def _fail_cells(self, cells: list[Cell], reason: str, progress: Progress, task: Any) -> None:
+        if not cells:  # an open-loop block has no planned cells; its server failure is printed above
+            return
         for cell in cells:
             self.rows[cell.id] = self._base_row(cell, reason)
         self._save()
@@ -348,7 +377,7 @@ class Runner:
         }
         return {name: groups[name] for name in GROUPS}
 
-    def _check_placement(self, cell: Cell, observed: dict[str, dict[str, object]]) -> list[str]:
+    def _check_placement(self, cell: Cell | OpenCell, observed: dict[str, dict[str, object]]) -> list[str]:
         """Record the real placement (first cell of each setup) and any deviation from the plan."""
         record = self.metadata["placement"]
         record["observed"].setdefault(cell.server, observed)
@@ -358,19 +387,24 @@ class Runner:
             record["mismatches"] += [f"{cell.id}: {problem}" for problem in problems]
         return problems
 
-    def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
+    # --- one cell ----------------------------------------------------------------------------------------------
+    def _measure(self, cell: Cell | OpenCell, live: RunningServer) -> dict[str, Any]:
         s = self.settings
         out = self.run_dir / "raw" / cell.id
+        warmup_s, duration = (
+            (cell.warmup_s, cell.duration_s) if isinstance(cell, OpenCell) else (s.warmup_s, s.duration_s)
+        )
         spec = LoadSpec(
             scenario=cell.scenario,
             host=live.url,
             users=cell.users,
-            warmup_s=s.warmup_s,
-            duration_s=s.duration_s,
+            warmup_s=warmup_s,
+            duration_s=duration,
             seed_users=s.seed_users,
             seed_items=s.seed_items,
             processes=s.loadgen_processes,
             rng_seed=20261125 + cell.repeat,
+            rate=cell.target_rps if isinstance(cell, OpenCell) else None,
         )
         load_before = loadavg()
         other_cores = [c for c in self.placement.other_cpus if c not in self.placement.server_cpus]
@@ -386,13 +420,17 @@ class Runner:
             raise
         load = merge_recorders(out)
         start, end = load.window
-        duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
         row.update(usage.cpu_columns(row["requests"]), loadavg_before=load_before, loadavg_after=loadavg())
         reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
         reasons += self._environment_reasons(row, other_cores)
         reasons += [f"placement differs from plan: {p}" for p in self._check_placement(cell, observed)]
+        if isinstance(cell, OpenCell):
+            row.update(cell.row_fields(row["rps"]))
+            reasons += cell.rate_reasons(load, duration, s.open_loop.max_rate_shortfall)
+        else:
+            row.update(achieved_rps=row["rps"])
         if load.truncated:
             reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
         if code != 0 or not load.processes:
@@ -411,6 +449,7 @@ class Runner:
             "placement_observed": observed,
             "window": [start, end],
             "locust_exit_code": code,
+            "send_lag": load.lag_summary(),
             "result": row,
         }
         (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")

@@ -4,9 +4,6 @@ from fastapi import APIRouter
 
 from fastapi_app.routes import auth, health, items, orders, users
 
-api_router = APIRouter()
-api_router.include_router(health.router)
-api_router.include_router(auth.router)
-api_router.include_router(users.router)
-api_router.include_router(items.router)
-api_router.include_router(orders.router)
+# Included into the app one by one (a router nested in another router costs a second match per request) and
+# the busiest first: FastAPI tries included routers in order. No two routers share a path, so order is free.
+routers: tuple[APIRouter, ...] = (items.router, orders.router, health.router, users.router, auth.router)
