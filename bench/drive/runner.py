@@ -140,7 +140,7 @@ class Runner:
             reason=reason,
             control_of=control_of(cell.server),
             order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
-        ).model_dump()
+        ).model_dump() | {"cell_id": cell.id}  # an open-loop cell is named by its rate, not its user count
 
     def _save(self) -> None:
         write_summary(self.run_dir, (CellRow.model_validate(row) for row in self.rows.values()))

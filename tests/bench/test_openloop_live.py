@@ -60,6 +60,10 @@ pool_budget = 4
 carrier_delay_ms = 10
 max_error_rate = 0.001
 loadgen_cpu_limit_pct = 100
+# This test checks the plumbing, not the machine: a busy shared test machine must not invalidate its cells.
+shared_core_limit_pct = 100
+max_steal_pct = 100
+aa_control = ""
 loadgen_processes = 1
 seed_users = 50
 seed_items = 200
