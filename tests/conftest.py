@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import psutil
@@ -13,7 +14,16 @@ from sqlalchemy import Engine, create_engine
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
-from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig, free_port
+from bench.drive.servers import (
+    DEFAULT_SETUP,
+    FRAMEWORKS,
+    SETUPS,
+    Framework,
+    RunningServer,
+    ServerConfig,
+    ServerSetup,
+    free_port,
+)
 from shared_models.migrate import sync_url, upgrade
 from shared_models.seed import seed
 
@@ -68,9 +78,47 @@ def carrier() -> Iterator[CarrierStub]:
         yield stub
 
 
-def _config(framework: Framework, database_url: str, carrier_url: str, env: dict[str, str]) -> ServerConfig:
+@dataclass(frozen=True)
+class _FactorySetup(ServerSetup):
+    # Another app factory under its framework's default server command (and, for gunicorn, another worker class).
+    app_spec: str = ""
+    gunicorn_worker: str = ""
+
+    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+        default = SETUPS[DEFAULT_SETUP[self.framework]]
+        base = default.command(host=host, port=port, workers=workers, threads=threads)
+        if default.server == "uvicorn":
+            return [self.app_spec if arg == "fastapi_app.main:create_app" else arg for arg in base]
+        worker = self.gunicorn_worker or base[base.index("--worker-class") + 1]
+        return [*base[: base.index("--worker-class")], "--worker-class", worker, self.app_spec]
+
+
+@pytest.fixture(scope="session")
+def factory_setup() -> Callable[..., ServerSetup]:
+    """Factory: a setup serving `app_spec` (uvicorn factory or gunicorn app) the way `framework`'s default does."""
+
+    def _make(name: str, framework: Framework, app_spec: str, *, gunicorn_worker: str = "") -> ServerSetup:
+        default = SETUPS[DEFAULT_SETUP[framework]]
+        return _FactorySetup(
+            name,
+            framework,
+            default.server,
+            gunicorn_worker or default.worker_class,
+            default.db_driver,
+            default.keep_alive,
+            default.http_client,
+            app_spec=app_spec,
+            gunicorn_worker=gunicorn_worker,
+        )
+
+    return _make
+
+
+def _config(
+    setup: ServerSetup | None, framework: Framework, database_url: str, carrier_url: str, env: dict[str, str]
+) -> ServerConfig:
     return ServerConfig(
-        setup=SETUPS[DEFAULT_SETUP[framework]],
+        setup=setup or SETUPS[DEFAULT_SETUP[framework]],
         database_url=database_url,
         carrier_url=carrier_url,
         workers=2,
@@ -83,14 +131,19 @@ def _config(framework: Framework, database_url: str, carrier_url: str, env: dict
 def launch_app(
     fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., RunningServer]]:
-    """Factory: start an app under its default server on a fresh copy of the seed data; stopped by session end."""
+    """Factory: start an app under its default server (or `setup`) on a fresh copy of the seed data."""
     log_dir = tmp_path_factory.mktemp("server-logs")
     started: list[RunningServer] = []
 
     def _launch(
-        framework: Framework, *, env: dict[str, str] | None = None, database_url: str | None = None
+        framework: Framework,
+        *,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
+        setup: ServerSetup | None = None,
     ) -> RunningServer:
-        server = RunningServer(_config(framework, database_url or fresh_db(), carrier.url, env or {}), log_dir=log_dir)
+        config = _config(setup, framework, database_url or fresh_db(), carrier.url, env or {})
+        server = RunningServer(config, log_dir=log_dir)
         started.append(server)
         return server.start()
 
