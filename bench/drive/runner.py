@@ -41,10 +41,11 @@ from bench.drive.servers import (
     RunningServer,
     ServerConfig,
     ServerStartError,
+    Sizing,
     free_port,
     pool_size_per_process,
 )
-from bench.drive.verify import verify_server
+from bench.drive.verify import ScenarioStatements, SetupVerification, reference_of, verify_setup
 from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
 from bench.measure.recorder import merge_recorders
 from bench.measure.sampler import ResourceSampler
@@ -109,11 +110,12 @@ class Placement:
 
 
 def plan(settings: RunSettings) -> list[Cell]:
-    """Every cell of the matrix, grouped by server so each setup starts once."""
+    """Every cell of the matrix, grouped by server so each setup starts once (only scenarios it serves)."""
     return [
         Cell(server, scenario, users, repeat)
         for server in settings.servers
         for scenario in settings.scenarios
+        if SETUPS[server].supports(scenario)
         for users in settings.users
         for repeat in range(1, settings.repeats + 1)
     ]
@@ -158,10 +160,13 @@ class Runner:
         self.run_id, self.run_dir = new_run_dir(out_root)
         self.rows: dict[str, dict[str, Any]] = {}
         self.metadata: dict[str, Any] = {}
+        # Statements per request of the setups every other setup's SQL is compared with (None: not verified).
+        self.references: dict[str, dict[str, ScenarioStatements] | None] = {}
 
     # --- bookkeeping -------------------------------------------------------------------------------------
-    def _threads(self, server: str) -> int:
-        return self.settings.threads if SETUPS[server].uses_threads else 1
+    def _sizing(self, server: str) -> Sizing:
+        cpus = len(self.placement.server_cpus)
+        return SETUPS[server].sizing(cpus=cpus, workers=self.workers, threads=self.settings.threads)
 
     def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
         return empty_row(
@@ -171,8 +176,8 @@ class Runner:
             scenario=cell.scenario,
             users=cell.users,
             repeat=cell.repeat,
-            workers=self.workers,
-            threads=self._threads(cell.server),
+            workers=self._sizing(cell.server).workers,
+            threads=self._sizing(cell.server).threads,
             reason=reason,
         )
 
@@ -193,26 +198,18 @@ class Runner:
             "workers": self.workers,
             "servers": {
                 name: {
-                    "command": " ".join(
-                        SETUPS[name].command(
-                            host="127.0.0.1", port=0, workers=self.workers, threads=self._threads(name)
-                        )
-                    )
+                    "command": " ".join(SETUPS[name].command(host="127.0.0.1", port=0, sizing=self._sizing(name)))
                     .replace(":0 ", ":PORT ")
                     .replace("--port 0 ", "--port PORT "),
-                    "framework": SETUPS[name].framework,
-                    "server": SETUPS[name].server,
-                    "worker_class": SETUPS[name].worker_class,
-                    "workers": self.workers,
-                    "threads": self._threads(name),
-                    "keep_alive": SETUPS[name].keep_alive,
-                    "db_driver": SETUPS[name].db_driver,
-                    "http_client": SETUPS[name].http_client,
-                    "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
+                    **SETUPS[name].describe(self._sizing(name)),
+                    "pool_size_per_worker": pool_size_per_process(
+                        self.settings.pool_budget, self._sizing(name).workers
+                    ),
                     "pool_budget": self.settings.pool_budget,
                 }
                 for name in self.settings.servers
             },
+            "verification": {},
             "started_at": utc_now(),
             "finished_at": None,
             "interrupted": False,
@@ -282,6 +279,7 @@ class Runner:
                     "seed_seconds": round(seeded.seconds, 2),
                 }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
+                    self._verify_references(url, stub.url, engine, baseline, progress)
                     for server in s.servers:
                         cells = [c for c in self.cells if c.server == server]
                         self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
@@ -303,25 +301,23 @@ class Runner:
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
     ) -> None:
-        s = self.settings
-        config = ServerConfig(
-            setup=SETUPS[server],
-            database_url=url,
-            carrier_url=carrier_url,
-            workers=self.workers,
-            threads=s.threads,
-            pool_budget=s.pool_budget,
-            cpus=self.placement.server_cpus,
-            app_env=self._app_env(server),
-        )
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
         try:
-            with RunningServer(config, log_dir=log_dir) as live:
-                problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
-                if problems:
+            with RunningServer(self._config(server, url, carrier_url), log_dir=log_dir) as live:
+                reference = self.references.get(reference_of(SETUPS[server]).name)
+                verification = self._verify(live, engine, baseline, reference)
+                if verification.problems or reference is None:
+                    problems = verification.problems or [f"its reference {reference_of(SETUPS[server]).name} failed"]
                     self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
                     return
+                refused = [c for c in cells if c.scenario in verification.refused]
+                if refused:
+                    # Different SQL per request would time the apps' queries, not the frameworks: not timed.
+                    for scenario in {c.scenario for c in refused}:
+                        reason = "SQL differs: " + verification.refused[scenario]
+                        self._fail_cells([c for c in refused if c.scenario == scenario], reason, progress, task)
+                    cells = [c for c in cells if c.scenario not in verification.refused]
                 dirty = False
                 for cell in cells:
                     if dirty:
@@ -348,6 +344,54 @@ class Runner:
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _config(self, server: str, url: str, carrier_url: str) -> ServerConfig:
+        s = self.settings
+        return ServerConfig(
+            setup=SETUPS[server],
+            database_url=url,
+            carrier_url=carrier_url,
+            workers=self.workers,
+            threads=s.threads,
+            pool_budget=s.pool_budget,
+            cpus=self.placement.server_cpus,
+            app_env=self._app_env(server),
+        )
+
+    def _verify(
+        self,
+        live: RunningServer,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        reference: dict[str, ScenarioStatements] | None,
+    ) -> SetupVerification:
+        """Verify a started setup, record the result in the metadata and restore any data it wrote."""
+        name = live.config.setup.name
+        verification = _retrying_db()(
+            verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference
+        )
+        self.metadata["verification"][name] = verification.model_dump()
+        if verification.wrote:
+            _retrying_db()(dbstate.wait_until_quiet, engine)
+            _retrying_db()(dbstate.reset, engine, baseline)
+        return verification
+
+    def _verify_references(
+        self, url: str, carrier_url: str, engine: Any, baseline: dbstate.Baseline, progress: Progress
+    ) -> None:
+        """Count the SQL of every setup the run's setups are compared with, before anything is timed."""
+        names = dict.fromkeys(reference_of(SETUPS[server]).name for server in self.settings.servers)
+        for name in names:
+            progress.console.print(f"verification: counting the SQL per request of the reference {name}")
+            try:
+                with RunningServer(self._config(name, url, carrier_url)) as live:
+                    verification = self._verify(live, engine, baseline, None)
+            except ServerStartError as exc:
+                progress.console.print(f"[red]{exc}[/red]")
+                self.references[name] = None
+                continue
+            self.references[name] = None if verification.problems else verification.statements
+        self.metadata["sql_references"] = list(names)
 
     def _app_env(self, server: str) -> dict[str, str]:
         """App settings of every setup: production mode, so docs are off as they would be in production."""
