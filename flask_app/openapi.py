@@ -17,6 +17,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from shared_models import __version__
 from shared_models.errors import JSON_MEDIA_TYPE, dumps
 from shared_models.schemas import (
+    BODY_PARSE_ERROR,
     EntityId,
     HealthPublic,
     ItemCreate,
@@ -222,7 +223,7 @@ def _op(
 
     described = [*errors, _401] if auth else list(errors)
     if body or form:
-        described.append((400, "The body could not be parsed"))
+        described.append((400, BODY_PARSE_ERROR))
     for code, description in described:
         # /health answers 503 with its own body; every other error is {"detail": "..."}.
         schema = _ref(HealthPublic) if code == 503 else _ref(Message)

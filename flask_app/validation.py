@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared_models.errors import JSON_MEDIA_TYPE, json_invalid_error, validation_error_json
-from shared_models.schemas import EntityId
+from shared_models.schemas import BODY_PARSE_ERROR, EntityId
 
 M = TypeVar("M", bound=BaseModel)
 View = Callable[..., Response]
@@ -163,7 +163,7 @@ def _decode_body() -> Any:
         raise RequestValidationError([json_invalid_error(pos=exc.pos, msg=exc.msg)]) from None
     except (ValueError, RecursionError):
         # Undecodable bytes, over-long integers, nesting too deep: FastAPI's generic body error.
-        abort(400, description="There was an error parsing the body")
+        abort(400, description=BODY_PARSE_ERROR)
 
 
 def _decode_body_early() -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from flask_app import crud
 from flask_app.db import get_session
 from flask_app.responses import model_response
-from shared_models import __version__
+from shared_models import __version__, crud
 from shared_models.schemas import HealthPublic, LivenessPublic
 
 bp = Blueprint("health", __name__)
