@@ -282,6 +282,8 @@ class Runner:
                     self._verify_references(url, stub.url, engine, baseline, progress)
                     for server in s.servers:
                         cells = [c for c in self.cells if c.server == server]
+                        if not cells:
+                            continue  # it serves none of the run's scenarios (a baseline or a sweep variant)
                         self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)

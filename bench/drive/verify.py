@@ -31,7 +31,7 @@ from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 # caches filled), then ROUNDS times counted; the count is the most common round, so a one-off reconnect cannot
 # decide it. A round is settled when no session of the database is busy and the counts stopped moving.
 WARMUP_ROUNDS = 2
-ROUNDS = 5
+ROUNDS = 3
 _SETTLE_S = {False: 0.03, True: 0.2}  # writes settle longer: notifications are inserted after the response
 _SETTLE_TIMEOUT_S = 10.0
 _CAST = re.compile(r"::[A-Z_]+(\(\d+(, \d+)?\))?")
