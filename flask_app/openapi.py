@@ -14,6 +14,7 @@ from flask import Blueprint, Response
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from flask_app.fastapi_compat import FASTAPI_VALIDATION_SCHEMAS
 from shared_models import __version__
 from shared_models.errors import JSON_MEDIA_TYPE, dumps
 from shared_models.schemas import (
@@ -55,33 +56,6 @@ _RESPONSE_MODELS = (
     OrdersPublic,
 )
 _SECURITY_SCHEME = "OAuth2PasswordBearer"
-# FastAPI's own shapes for its 422 body.
-_VALIDATION_SCHEMAS: dict[str, Any] = {
-    "ValidationError": {
-        "type": "object",
-        "title": "ValidationError",
-        "required": ["loc", "msg", "type"],
-        "properties": {
-            "loc": {
-                "type": "array",
-                "title": "Location",
-                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-            },
-            "msg": {"type": "string", "title": "Message"},
-            "type": {"type": "string", "title": "Error Type"},
-            "input": {"title": "Input"},
-            "ctx": {"type": "object", "title": "Context"},
-        },
-    },
-    "HTTPValidationError": {
-        "type": "object",
-        "title": "HTTPValidationError",
-        "properties": {
-            "detail": {"type": "array", "title": "Detail", "items": {"$ref": _REF.format(model="ValidationError")}}
-        },
-    },
-}
-
 _401 = (401, "Missing, invalid or expired bearer token")
 
 
@@ -173,7 +147,7 @@ def _component_schemas() -> dict[str, Any]:
         *((model, "serialization") for model in (*_RESPONSE_MODELS, Message)),
     ]
     _, top = models_json_schema(modes, ref_template=_REF)
-    return {**top.get("$defs", {}), **_VALIDATION_SCHEMAS}
+    return {**top.get("$defs", {}), **FASTAPI_VALIDATION_SCHEMAS}
 
 
 def _ref(model: type[BaseModel] | str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from shared_models import __version__
 from shared_models.models import Item
-from shared_models.schemas import HealthPublic, ItemPublic, ItemsPublic, LivenessPublic
+from shared_models.schemas import INT32_MAX, HealthPublic, ItemPublic, ItemsPublic, LivenessPublic
 from shared_models.settings import AppSettings, engine_options
 
 
@@ -34,7 +34,7 @@ def create_app(settings: AppSettings | None = None) -> Flask:
             session.execute(text("SELECT 1"))
         return _json(HealthPublic(status="healthy", version=__version__, database="ok"))
 
-    @app.get("/items/<int:item_id>")
+    @app.get(f"/items/<int(min=1, max={INT32_MAX}):item_id>")
     def read_item(item_id: int) -> Response:
         with Session() as session:
             item = session.get(Item, item_id)
