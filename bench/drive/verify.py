@@ -4,6 +4,8 @@ Correctness is TFB-style: a handful of requests compared with the database. Iden
 assumed: PostgreSQL's pg_stat_statements (loaded by bench.drive.postgres) records every statement the setup
 executes while its scenario's requests are replayed one at a time, and a scenario whose count per request differs
 from the other framework's reference app is refused, unless a driver mandates the difference (DRIVER_ALLOWANCES).
+BEGIN, COMMIT and ROLLBACK count (track_utility); an empty statement (asyncpg's pre-ping `;`) has no parse tree
+and is not recorded, so a ping is seen only through the transaction around it.
 """
 
 from __future__ import annotations
