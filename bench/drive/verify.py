@@ -70,6 +70,7 @@ class SetupVerification(BaseModel):
     refused: dict[str, str] = {}  # scenario → why it is not timed (its SQL differs from the reference)
     allowed: dict[str, str] = {}  # scenario → the driver's reason a different count was accepted
     wrote: bool = False  # the verification placed orders: restore the data before timing
+    unchecked: str = ""  # why the SQL could not be compared (the reference app could not be counted), if so
 
     @property
     def ok(self) -> bool:
