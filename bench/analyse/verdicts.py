@@ -12,21 +12,13 @@ from typing import Any
 
 from bench.analyse.analysis import Analysis, Ratio
 from bench.analyse.stats import geometric_mean
+from bench.registry import workloads
 
-WORKLOADS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # The framework floor only: item is a database read and is judged under "DB-bound read".
-    ("CPU-light API", ("health",)),
-    ("DB-bound read", ("list", "item")),
-    ("I/O-bound upstream call", ("upstream",)),
-    ("Write-heavy", ("order",)),
-    ("Mixed user journey", ("journey",)),
-)
 HEADLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("DB-bound read", ("list", "item")),
     ("I/O-bound upstream call", ("upstream",)),
     ("Write path", ("order",)),
 )
-METRIC_LABEL = {"rps": "throughput", "p50_ms": "p50 latency", "p99_ms": "p99 latency"}
 
 
 def fmt_ci(ci: tuple[float, float] | None, unit: str = "") -> str:
@@ -350,7 +342,7 @@ def _unmeasured(a: Analysis, scenarios: tuple[str, ...]) -> str:
 def decision_guide(a: Analysis) -> list[tuple[str, str, list[GuideRow]]]:
     """Per workload: a recommendation derived from significance, and the rows it rests on."""
     out = []
-    for workload, scenarios in WORKLOADS:
+    for workload, scenarios in workloads():
         rows = []
         for s in scenarios:
             users = a.top_level(s)

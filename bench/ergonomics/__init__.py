@@ -52,6 +52,7 @@ from typing import Any
 
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
 from bench.ergonomics import footprint, live, loc, structure
+from bench.runformat import Ergonomics
 
 __all__ = ["APPS", "AppPackage", "main", "measure_ergonomics"]
 
@@ -286,12 +287,11 @@ def measure_ergonomics(
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
     }
+    record = Ergonomics.model_validate(result)  # the run format's model: a misnamed key fails here
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = out_path.with_name(f".{out_path.name}.partial")
-        partial.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        partial.replace(out_path)  # atomic: a reader never sees half a file
-    return result
+        record.dump(out_path)
+    return record.stored()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

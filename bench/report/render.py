@@ -13,6 +13,7 @@ import jinja2
 from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
 from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, headline, seed_table
 from bench.report.charts import FRAMEWORK_COLOR, Chart, render_charts
+from bench.runformat import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECTIONS = (
@@ -255,13 +256,6 @@ def build_report(run_dir: Path) -> Path:
     ctx = build_context(analysis, charts)
     html = environment().get_template("report.html.j2").render(**ctx)
     out = run_dir / "report.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    (run_dir / "report.md").write_text(_markdown(ctx), encoding="utf-8")
+    atomic_write(out, html)
+    atomic_write(run_dir / "report.md", _markdown(ctx))
     return out
-
-
-def report_main(run_dir: Path) -> Path:
-    """CLI entry point: build the report of run_dir and return its path."""
-    return build_report(run_dir)

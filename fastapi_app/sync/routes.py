@@ -9,18 +9,20 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session, sessionmaker
 
 import shared_models
 from fastapi_app.deps import SettingsDep
 from fastapi_app.docs import ITEM_NOT_FOUND, ORDER_NOT_FOUND, UNAUTHORIZED, UNPARSABLE_BODY
+from fastapi_app.routes.health import LIVENESS_BODY
 from fastapi_app.routes.items import ItemId
 from fastapi_app.routes.orders import OrderId
 from fastapi_app.sync.deps import CarrierClientDep, CurrentUser, SessionDep, SessionMakerDep
 from shared_models import crud
 from shared_models.carrier import fetch_shipping_quote
+from shared_models.errors import JSON_MEDIA_TYPE
 from shared_models.models import Item
 from shared_models.schemas import (
     HealthPublic,
@@ -50,9 +52,9 @@ router = APIRouter()
 # --- health ----------------------------------------------------------------------------------------------
 @router.get("/health/live", response_model=LivenessPublic, summary="Liveness check", tags=["health"])
 async def liveness() -> Any:
-    """Answer without touching the database: routing, middleware and serialisation only."""
+    """Answer without touching the database: routing and middleware (the body is serialised once)."""
     # async def: nothing here blocks, and a plain def would cost a threadpool hop.
-    return LivenessPublic(status="alive", version=shared_models.__version__)
+    return Response(LIVENESS_BODY, media_type=JSON_MEDIA_TYPE)
 
 
 @router.get(

@@ -290,6 +290,7 @@ def test_measure_ergonomics_against_the_real_apps(
     result = measure_ergonomics(database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2)
     assert json.loads(out.read_text()) == result
     assert set(result) == {
+        "format_version",
         "loc",
         "loc_files",
         "type_hint_coverage",
