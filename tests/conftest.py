@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import httpx
 import psutil
@@ -18,6 +18,7 @@ from bench.drive.servers import (
     DEFAULT_SETUP,
     FRAMEWORKS,
     SETUPS,
+    App,
     Framework,
     RunningServer,
     ServerConfig,
@@ -78,38 +79,18 @@ def carrier() -> Iterator[CarrierStub]:
         yield stub
 
 
-@dataclass(frozen=True)
-class _FactorySetup(ServerSetup):
-    # Another app factory under its framework's default server command (and, for gunicorn, another worker class).
-    app_spec: str = ""
-    gunicorn_worker: str = ""
-
-    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
-        default = SETUPS[DEFAULT_SETUP[self.framework]]
-        base = default.command(host=host, port=port, workers=workers, threads=threads)
-        if default.server == "uvicorn":
-            return [self.app_spec if arg == "fastapi_app.main:create_app" else arg for arg in base]
-        worker = self.gunicorn_worker or base[base.index("--worker-class") + 1]
-        return [*base[: base.index("--worker-class")], "--worker-class", worker, self.app_spec]
-
-
 @pytest.fixture(scope="session")
 def factory_setup() -> Callable[..., ServerSetup]:
     """Factory: a setup serving `app_spec` (uvicorn factory or gunicorn app) the way `framework`'s default does."""
 
     def _make(name: str, framework: Framework, app_spec: str, *, gunicorn_worker: str = "") -> ServerSetup:
         default = SETUPS[DEFAULT_SETUP[framework]]
-        return _FactorySetup(
-            name,
-            framework,
-            default.server,
-            gunicorn_worker or default.worker_class,
-            default.db_driver,
-            default.keep_alive,
-            default.http_client,
-            app_spec=app_spec,
-            gunicorn_worker=gunicorn_worker,
-        )
+        entry = app_spec.removesuffix("()")
+        # The app's labels as the registry knows them, when it serves this entry point.
+        known = next((s.app for s in SETUPS.values() if s.app.entry == entry), None)
+        app = known or App(entry, default.stack, default.app.db_driver, default.app.upstream_client)
+        worker = gunicorn_worker or default.worker_class
+        return dataclasses.replace(default, name=name, app=app, worker_class=worker)
 
     return _make
 

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.drive.schedule import base_setup, control_of
-from bench.drive.servers import SETUPS, pool_size_per_process
+from bench.drive.servers import SETUPS, Sizing, pool_size_per_process
 from bench.measure.environment import git_state
 
 
@@ -37,21 +37,14 @@ def link_latest(out_root: Path, run_dir: Path, console: Console) -> None:
         console.print(f"[yellow]could not update {latest}: {exc}[/yellow]")
 
 
-def server_metadata(name: str, *, workers: int, threads: int, pool_budget: int) -> dict[str, Any]:
+def server_metadata(name: str, *, sizing: Sizing, pool_budget: int) -> dict[str, Any]:
     """How one setup of the run (an A/A control included) was started, for metadata.json and the report."""
     setup = SETUPS[base_setup(name)]
-    command = " ".join(setup.command(host="127.0.0.1", port=0, workers=workers, threads=threads))
+    command = " ".join(setup.command(host="127.0.0.1", port=0, sizing=sizing))
     return {
         "command": command.replace(":0 ", ":PORT ").replace("--port 0 ", "--port PORT "),
-        "framework": setup.framework,
-        "server": setup.server,
-        "worker_class": setup.worker_class,
-        "workers": workers,
-        "threads": threads,
-        "keep_alive": setup.keep_alive,
-        "db_driver": setup.db_driver,
-        "http_client": setup.http_client,
-        "pool_size_per_worker": pool_size_per_process(pool_budget, workers),
+        **setup.describe(sizing),  # labels derived from the fields that built the command
+        "pool_size_per_worker": pool_size_per_process(pool_budget, sizing.workers),
         "pool_budget": pool_budget,
         "control_of": control_of(name),
     }

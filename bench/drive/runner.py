@@ -49,9 +49,10 @@ from bench.drive.servers import (
     RunningServer,
     ServerConfig,
     ServerStartError,
+    Sizing,
     free_port,
 )
-from bench.drive.verify import verify_server
+from bench.drive.verify import ScenarioStatements, SetupVerification, reference_of, verify_setup
 from bench.measure.environment import (
     git_state,
     loadavg,
@@ -122,10 +123,13 @@ class Runner:
         self._pg: Server | None = None
         self._stub: CarrierStub | None = None
         self._open_done = 0  # open-loop cells measured so far (their execution order follows the planned cells)
+        # Statements per request of the setups every other setup's SQL is compared with (None: not counted).
+        self.references: dict[str, dict[str, ScenarioStatements] | None] = {}
 
     # --- bookkeeping -------------------------------------------------------------------------------------
-    def _threads(self, server: str) -> int:
-        return self.settings.threads if SETUPS[base_setup(server)].uses_threads else 1
+    def _sizing(self, server: str) -> Sizing:
+        cpus = len(self.placement.server_cpus)
+        return SETUPS[base_setup(server)].sizing(cpus=cpus, workers=self.workers, threads=self.settings.threads)
 
     def _base_row(self, cell: Cell | OpenCell, reason: str) -> dict[str, Any]:
         return empty_row(
@@ -135,8 +139,8 @@ class Runner:
             scenario=cell.scenario,
             users=cell.users,
             repeat=cell.repeat,
-            workers=self.workers,
-            threads=self._threads(cell.server),
+            workers=self._sizing(cell.server).workers,
+            threads=self._sizing(cell.server).threads,
             reason=reason,
             control_of=control_of(cell.server),
             order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
@@ -159,11 +163,10 @@ class Runner:
             "placement": {**self.placement.as_dict(), "observed": {}, "as_planned": True, "mismatches": []},
             "workers": self.workers,
             "servers": {
-                name: server_metadata(
-                    name, workers=self.workers, threads=self._threads(name), pool_budget=self.settings.pool_budget
-                )
+                name: server_metadata(name, sizing=self._sizing(name), pool_budget=self.settings.pool_budget)
                 for name in self.setups
             },
+            "verification": {},
             "aa_control": next((control_of(name) for name in self.setups if control_of(name)), ""),
             "order_seed": self.order_seed,
             "order": [cell.id for cell in self.cells],
@@ -245,8 +248,10 @@ class Runner:
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
                     self._stub = stub
                     hooks = (progress, task, on_cell, before_cell)
+                    self._verify_references(url, stub.url, engine, baseline, progress)
                     for block in self.blocks:
-                        self._run_block(block, url, stub.url, engine, baseline, *hooks)
+                        if block.cells:  # none: the setup serves none of the run's scenarios
+                            self._run_block(block, url, stub.url, engine, baseline, *hooks)
                     # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
                     phase = OpenLoopPhase.after_closed(
                         s.open_loop,
@@ -278,26 +283,27 @@ class Runner:
         open_phase: OpenLoopPhase | None = None,
     ) -> None:
         """Start the block's setup afresh, measure its cells (or its open-loop phase), stop it."""
-        s = self.settings
-        config = ServerConfig(
-            setup=SETUPS[base_setup(block.server)],
-            database_url=url,
-            carrier_url=carrier_url,
-            workers=self.workers,
-            threads=s.threads,
-            pool_budget=s.pool_budget,
-            cpus=self.placement.server_cpus,
-            app_env=self._app_env(block.server),
-        )
+        config = self._config(block.server, url, carrier_url)
         log_dir = self.run_dir / "raw" / "servers"
         log_dir.mkdir(exist_ok=True)
         cells = list(block.cells)
+        setup = SETUPS[base_setup(block.server)]
         try:
             with RunningServer(config, log_dir=log_dir) as live:
-                problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
-                if problems:
-                    self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
+                reference_name = reference_of(setup).name
+                reference = self.references.get(reference_name)
+                unchecked = "" if reference else f"SQL not compared: the reference {reference_name} was not counted"
+                verification = self._verify(live, block.server, engine, baseline, reference, unchecked)
+                if verification.problems:
+                    problems = "; ".join(verification.problems)
+                    self._fail_cells(cells, f"verification failed: {problems}", progress, task)
                     return
+                refused = [c for c in cells if c.scenario in verification.refused]
+                for scenario in dict.fromkeys(c.scenario for c in refused):
+                    # Different SQL per request would time the apps' queries, not the frameworks: not timed.
+                    reason = "SQL differs: " + verification.refused[scenario]
+                    self._fail_cells([c for c in refused if c.scenario == scenario], reason, progress, task)
+                cells = [c for c in cells if c.scenario not in verification.refused]
                 dirty = False
 
                 def step(cell: Cell | OpenCell) -> dict[str, Any]:
@@ -328,7 +334,8 @@ class Runner:
                 for cell in cells:
                     step(cell)
                 if open_phase is not None:
-                    open_phase.run_setup(block.server, self.settings.scenarios, block.repeat, step)
+                    served = [sc for sc in self.settings.scenarios if sc not in verification.refused]
+                    open_phase.run_setup(block.server, [sc for sc in served if setup.supports(sc)], block.repeat, step)
                     self.metadata["open_loop"] = open_phase.summary()
                     self._save()
                 if dirty:
@@ -336,6 +343,59 @@ class Runner:
         except ServerStartError as exc:
             progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _config(self, server: str, url: str, carrier_url: str) -> ServerConfig:
+        s = self.settings
+        return ServerConfig(
+            setup=SETUPS[base_setup(server)],
+            database_url=url,
+            carrier_url=carrier_url,
+            workers=self.workers,
+            threads=s.threads,
+            pool_budget=s.pool_budget,
+            cpus=self.placement.server_cpus,
+            app_env=self._app_env(server),
+        )
+
+    def _verify(
+        self,
+        live: RunningServer,
+        name: str,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        reference: dict[str, ScenarioStatements] | None,
+        unchecked: str = "",
+    ) -> SetupVerification:
+        """Verify a started setup, record the result in the metadata and restore any data it wrote."""
+        verification = _retrying_db()(
+            verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference
+        )
+        # A failed reference must not stop the other framework's cells; the metadata says they went unchecked.
+        verification.unchecked = unchecked
+        if unchecked:
+            self.console.print(f"[yellow]{name}: {unchecked}[/yellow]")
+        self.metadata["verification"][name] = verification.model_dump()
+        if verification.wrote:
+            _retrying_db()(dbstate.wait_until_quiet, engine)
+            _retrying_db()(dbstate.reset, engine, baseline)
+        return verification
+
+    def _verify_references(
+        self, url: str, carrier_url: str, engine: Any, baseline: dbstate.Baseline, progress: Progress
+    ) -> None:
+        """Count the SQL of every setup the run's setups are compared with, before anything is timed."""
+        names = dict.fromkeys(reference_of(SETUPS[base_setup(server)]).name for server in self.setups)
+        for name in names:
+            progress.console.print(f"verification: counting the SQL per request of the reference {name}")
+            try:
+                with RunningServer(self._config(name, url, carrier_url)) as live:
+                    verification = self._verify(live, name, engine, baseline, None)
+            except ServerStartError as exc:
+                progress.console.print(f"[red]{exc}[/red]")
+                self.references[name] = None
+                continue
+            self.references[name] = None if verification.problems else verification.statements
+        self.metadata["sql_references"] = list(names)
 
     def _app_env(self, server: str) -> dict[str, str]:
         """App settings of every setup: production mode, so docs are off as they would be in production."""

@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.drive.servers import SETUPS
 from bench.runformat import cell_id
 
 # The A/A control: the same setup started a second time under this name, as an independent setup.
@@ -79,7 +80,8 @@ def plan(
         round_scenarios = rng.sample(list(scenarios), k=len(scenarios))
         for server in round_servers:
             cells = []
-            for scenario in round_scenarios:
+            # A setup is measured only on the scenarios it serves (a baseline: the reads; a sweep: upstream).
+            for scenario in (sc for sc in round_scenarios if SETUPS[base_setup(server)].supports(sc)):
                 for level in users:
                     cells.append(Cell(server, scenario, level, repeat, order))
                     order += 1

@@ -262,8 +262,8 @@ def test_bad_requests_are_unique_and_describable() -> None:
 
 
 def test_factory_of_every_setup() -> None:
-    factories = {factory_of(setup) for setup in SETUPS.values()}
-    assert factories == {("fastapi_app.main", "create_app"), ("flask_app", "create_app")}
+    for setup in SETUPS.values():
+        assert ":".join(factory_of(setup)) == setup.app.entry
 
 
 @dataclass

@@ -15,7 +15,10 @@ from bench.drive.servers import SETUPS
 from bench.runformat import SUMMARY_COLUMNS
 
 pytestmark = pytest.mark.e2e
-RUN_SETUPS = [*SETUPS, "fastapi-uvicorn~aa"]  # the smoke profile's A/A control is the second FastAPI start
+# Both frameworks and a baseline (it serves health, not order); every setup starts and is verified in test_verify.py.
+SERVERS = ["fastapi-uvicorn", "flask-gunicorn-gthread", "baseline-flask-sync"]
+RUN_SETUPS = [*SERVERS, "fastapi-uvicorn~aa"]  # the smoke profile's A/A control is the second FastAPI start
+SERVED = {(s, sc) for s in RUN_SETUPS for sc in ("health", "order") if SETUPS[s.removesuffix("~aa")].supports(sc)}
 
 
 _children_before: set[int] = set()
@@ -33,6 +36,8 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "smoke",
             "--scenarios",
             "health,order",
+            "--servers",
+            ",".join(SERVERS),
             "--users",
             "4",
             "--duration",
@@ -57,9 +62,7 @@ def test_every_cell_has_a_valid_row_with_traffic(smoke_run: Path) -> None:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == SUMMARY_COLUMNS
         rows = list(reader)
-    assert {(r["server"], r["scenario"], int(r["repeat"])) for r in rows} == {
-        (s, sc, 1) for s in RUN_SETUPS for sc in ("health", "order")
-    }
+    assert {(r["server"], r["scenario"], int(r["repeat"])) for r in rows} == {(s, sc, 1) for s, sc in SERVED}
     for row in rows:
         assert float(row["rps"]) > 0, row["cell_id"]
         assert int(row["failures"]) == 0, (row["cell_id"], row["failures_by_status"])
@@ -87,7 +90,11 @@ def test_raw_files_and_metadata(smoke_run: Path) -> None:
     ):
         assert metadata[key] not in (None, {}, ""), key
     assert metadata["interrupted"] is False
-    assert metadata["cells_done"] == metadata["cells_total"] == len(RUN_SETUPS) * 2
+    assert metadata["cells_done"] == metadata["cells_total"] == len(SERVED) == 7
+    # Every timed setup's SQL per request was counted before timing, and equals the other framework's.
+    sql = {name: v["statements"] for name, v in metadata["verification"].items()}
+    assert sql["fastapi-uvicorn"]["order"]["per_request"] == sql["flask-gunicorn-gthread"]["order"]["per_request"] > 0
+    assert all(not v["refused"] and not v["problems"] for v in metadata["verification"].values())
     assert set(metadata["servers"]) == set(RUN_SETUPS)
     assert metadata["servers"]["fastapi-uvicorn~aa"]["control_of"] == "fastapi-uvicorn"
     assert metadata["aa_control"] == "fastapi-uvicorn"
