@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
-from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
-from bench.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
-from bench.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
+from bench.config import PROFILES_PATH, ConfigError, resolve_settings
+from bench.drive.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
+from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
+from bench.registry import SCENARIOS
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 _console = Console(stderr=True)
@@ -32,6 +33,13 @@ def _int_list(value: str) -> list[int]:
         return [int(part) for part in _csv_list(value)]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
+
+
+def _float_list(value: str) -> list[float]:
+    try:
+        return [float(part) for part in _csv_list(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
 
 
 def _port(value: str) -> int:
@@ -75,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pool-budget", type=int, help="total DB connections per setup, split over workers")
     run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
+    run.add_argument("--slo-p99-ms", type=float, help="p99 target of the capacity search (default 100)")
+    run.add_argument("--open-rates", type=_float_list, help="fixed open-loop rates (rps) instead of capacity fractions")
+    run.add_argument("--open-scenarios", type=_csv_list, help="scenarios with open-loop cells (default: all)")
+    run.add_argument("--aa-control", help="setup started twice as an A/A control pair ('' = no control)")
+    run.add_argument("--order-seed", type=int, help="seed of the interleaved cell order (default: a new one)")
+    run.add_argument("--max-steal-pct", type=float, help="a cell with more CPU steal than this is invalid")
+    run.add_argument(
+        "--shared-core-limit-pct", type=float, help="a cell whose busiest non-server core exceeds this is invalid"
+    )
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
 
@@ -106,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.runner import Runner
+    from bench.drive.runner import Runner
 
     overrides = {
         key: getattr(args, key)
@@ -122,7 +139,16 @@ def _run(args: argparse.Namespace) -> int:
             "pool_budget",
             "carrier_delay_ms",
             "loadgen_processes",
+            "aa_control",
+            "order_seed",
+            "max_steal_pct",
+            "shared_core_limit_pct",
         )
+    }
+    overrides["open_loop"] = {
+        "slo_p99_ms": args.slo_p99_ms,
+        "rates": args.open_rates,
+        "scenarios": args.open_scenarios,
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
     pg_settings = PostgresSettings()
@@ -143,17 +169,17 @@ def _run(args: argparse.Namespace) -> int:
     )
     run_dir = runner.run(with_ergonomics=not args.no_report)
     if not args.no_report:
-        from bench.report import report_main
+        from bench.report.render import build_report
 
-        report_main(run_dir)
+        build_report(run_dir)
     _console.print(f"finished in {time.monotonic() - started:.0f} s")
     print(run_dir)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bench.carrier_stub import CarrierStub
-    from bench.postgres import database_server
+    from bench.drive.carrier_stub import CarrierStub
+    from bench.drive.postgres import database_server
     from shared_models.migrate import upgrade
     from shared_models.seed import seed
 
@@ -195,12 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in handlers:
             return int(handlers[args.command](args))
         if args.command == "report":
-            from bench.report import report_main
+            from bench.report.render import build_report
 
-            print(report_main(args.run_dir))
+            print(build_report(args.run_dir))
             return 0
         if args.command == "compare":
-            from bench.compare import compare_main
+            from bench.report.compare import compare_main
 
             return compare_main(
                 args.run_a, args.run_b, fail_above_pct=args.fail_above, force=args.force, out_dir=args.out

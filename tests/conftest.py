@@ -12,9 +12,9 @@ import psutil
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from bench.carrier_stub import CarrierStub
-from bench.postgres import EmbeddedPostgres, ExternalPostgres, database_server
-from bench.servers import (
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
+from bench.drive.servers import (
     DEFAULT_SETUP,
     FRAMEWORKS,
     SETUPS,
@@ -26,6 +26,8 @@ from bench.servers import (
 )
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
+
+pytest_plugins = ("tests.support.fake_run",)
 
 # Small but non-trivial: every listing paginates, every seed user can log in.
 TEMPLATE_SCALE = {"users": 20, "items": 200, "orders": 20}

@@ -9,7 +9,7 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
   (line length 110), so line counts compare like with like.
 - type_hint_coverage: over every def / async def (nested included), the share of parameters (self/cls
   excluded, *args/**kwargs included) with an annotation and the share of functions with a return annotation.
-- openapi: each app is started (bench.servers, default setup, 1 worker, APP_ENV=development) and asked for
+- openapi: each app is started (bench.drive.servers, default setup, 1 worker, APP_ENV=development) and asked for
   /openapi.json. paths_total = the contract's (method, path) pairs, taken from FastAPI's route table
   (`fastapi_app.main.create_app()` built in a separate interpreter, never served: its APIRoutes, docs routes
   excluded); paths_documented = how many of them the served document lists. automatic = the view serving
@@ -50,8 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
 from bench.ergonomics import footprint, live, loc, structure
-from bench.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
+from bench.runformat import Ergonomics
 
 __all__ = ["APPS", "AppPackage", "main", "measure_ergonomics"]
 
@@ -286,12 +287,11 @@ def measure_ergonomics(
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
     }
+    record = Ergonomics.model_validate(result)  # the run format's model: a misnamed key fails here
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = out_path.with_name(f".{out_path.name}.partial")
-        partial.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        partial.replace(out_path)  # atomic: a reader never sees half a file
-    return result
+        record.dump(out_path)
+    return record.stored()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -304,9 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # Imported here: only the command line needs a database server and the stub, not measure_ergonomics.
-    from bench.carrier_stub import CarrierStub
-    from bench.postgres import database_server
-    from bench.servers import free_port
+    from bench.drive.carrier_stub import CarrierStub
+    from bench.drive.postgres import database_server
+    from bench.drive.servers import free_port
     from shared_models.migrate import upgrade
     from shared_models.seed import seed
 

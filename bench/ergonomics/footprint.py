@@ -11,7 +11,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-# What each app needs at run time for every server setup the benchmark runs it under (bench.servers.SETUPS),
+# What each app needs at run time for every server setup the benchmark runs it under (bench.drive.servers.SETUPS),
 # as a user would `pip install` it. The runtime that shared_models itself imports is listed for both apps, so
 # the two closures differ only by the framework stacks. The benchmark's own tooling (locust, pandas, ...),
 # alembic (migrations run from the harness) and dev tools are in neither.
@@ -24,7 +24,7 @@ _SHARED_RUNTIME: tuple[str, ...] = (
 )
 FASTAPI_REQUIREMENTS: tuple[str, ...] = (
     "fastapi",  # the framework (brings starlette)
-    "uvicorn[standard]",  # fastapi-uvicorn setup: uvloop + httptools, as bench.servers runs it
+    "uvicorn[standard]",  # fastapi-uvicorn setup: uvloop + httptools, as bench.drive.servers runs it
     "uvicorn-worker",  # fastapi-gunicorn setup (brings gunicorn)
     "python-multipart",  # FastAPI needs it to parse the OAuth2 password form
     "sqlalchemy[asyncio]",  # the async engine (greenlet)

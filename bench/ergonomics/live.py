@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.servers import RunningServer, ServerSetup
+from bench.drive.servers import RunningServer, ServerSetup
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
 _FACTORY = re.compile(r"^([A-Za-z_][\w.]*):([A-Za-z_]\w*)(?:\(\))?$")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bench.servers import RunningServer, ServerSetup
+from bench.drive.servers import RunningServer, ServerSetup
 
 # name -> (framework whose server runs it, app spec for that server)
 BASELINES = {

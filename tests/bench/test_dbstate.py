@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, text
 
-from bench import dbstate
+from bench.drive import dbstate
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bench.carrier_stub import CarrierStub
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.servers import FRAMEWORKS, SETUPS
 from bench.ergonomics import measure_ergonomics
 from bench.ergonomics.footprint import REQUIREMENTS, dependency_closure
 from bench.ergonomics.live import BAD_REQUESTS, SAMPLE_CASE, BadRequest, factory_of, names_field, serving_processes
@@ -22,7 +23,6 @@ from bench.ergonomics.structure import (
     route_handlers,
     type_hint_coverage,
 )
-from bench.servers import FRAMEWORKS, SETUPS
 
 FIXTURES = Path(__file__).parent / "ergonomics_fixtures"
 SAMPLE_APP = FIXTURES / "sample_app"
@@ -290,6 +290,7 @@ def test_measure_ergonomics_against_the_real_apps(
     result = measure_ergonomics(database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2)
     assert json.loads(out.read_text()) == result
     assert set(result) == {
+        "format_version",
         "loc",
         "loc_files",
         "type_hint_coverage",

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bench import postgres
-from bench.postgres import (
+from bench.drive import postgres
+from bench.drive.postgres import (
     EmbeddedPostgres,
     ExternalPostgres,
     PostgresSettings,
@@ -122,7 +122,7 @@ def test_failed_start_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
 _CHILD = textwrap.dedent(
     """
     import sys, time
-    from bench.postgres import EmbeddedPostgres
+    from bench.drive.postgres import EmbeddedPostgres
     with EmbeddedPostgres() as pg:
         print(pg.data_dir.parent, pg.pid, flush=True)
         time.sleep(60)

@@ -10,12 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import fake_run  # registered by tests/bench/conftest.py
 import pytest
 
-from bench.analysis import analyse, load_run
-from bench.report import SECTIONS, build_report, report_main
-from bench.verdicts import seed_table
+from bench.analyse.analysis import analyse, load_run
+from bench.analyse.verdicts import seed_table
+from bench.report.render import SECTIONS, build_report
+from tests.support import fake_run
 
 SECTION_IDS = [sid for sid, _ in SECTIONS]
 INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% ({"502": 31})'}
@@ -25,7 +25,7 @@ INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% (
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = fake_run.make_run(tmp_path_factory.mktemp("runs"), invalid=INVALID,
                                 not_run=["fastapi-gunicorn__order__u16__r3"])  # fmt: skip
-    return report_main(run_dir)
+    return build_report(run_dir)
 
 
 def test_report_files_are_written(report: Path) -> None:
@@ -125,7 +125,7 @@ def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
 
 
 def test_run_without_valid_cells_or_metadata_still_renders(tmp_path: Path) -> None:
-    cells = [f"{s}__health__u8__r1" for s in fake_run.SERVERS]
+    cells = [f"{s}__health__u8__r1" for s in fake_run.DEFAULT_SERVERS]
     run_dir = fake_run.make_run(tmp_path, users=(8,), repeats=1, scenarios=("health",), not_run=cells)
     (run_dir / "metadata.json").unlink()
     text = html.unescape(build_report(run_dir).read_text())

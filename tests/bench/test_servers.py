@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.servers import DEFAULT_SETUP, KEEP_ALIVE_S, SETUPS, ServerConfig, pool_size_per_process
+from bench.drive.servers import DEFAULT_SETUP, KEEP_ALIVE_S, SETUPS, ServerConfig, pool_size_per_process
 
 
 @pytest.mark.parametrize("name", sorted(SETUPS))

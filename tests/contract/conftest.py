@@ -16,7 +16,7 @@ import pytest
 # Plain asserts in the helpers module get pytest's detailed failure messages too.
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
-from bench.servers import Framework, RunningServer, ServerSetup  # noqa: E402
+from bench.drive.servers import Framework, RunningServer, ServerSetup  # noqa: E402
 
 from .helpers import Account, new_account, seed_account  # noqa: E402
 

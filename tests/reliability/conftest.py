@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bench.carrier_stub import CarrierStub
-from bench.servers import RunningServer
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.servers import RunningServer
 
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 

@@ -18,7 +18,7 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import Engine, create_engine, text
 
-from bench.servers import DEFAULT_SETUP, SETUPS, Framework, ServerConfig
+from bench.drive.servers import DEFAULT_SETUP, SETUPS, Framework, ServerConfig
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 from shared_models.settings import DEFAULT_JWT_SECRET
 

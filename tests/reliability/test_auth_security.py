@@ -19,8 +19,8 @@ import jwt
 import pytest
 from sqlalchemy import Engine
 
-from bench.carrier_stub import CarrierStub
-from bench.servers import Framework, RunningServer, ServerStartError
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.servers import Framework, RunningServer, ServerStartError
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
 from .helpers import (

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from bench.carrier_stub import CarrierStub
-from bench.servers import Framework, RunningServer
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.servers import Framework, RunningServer
 
 from .helpers import execute, get, http_client, report, rows, scalar, seed_account, server_config, wait_for
 

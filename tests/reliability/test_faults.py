@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 import shared_models
-from bench.carrier_stub import CarrierStub
-from bench.postgres import EmbeddedPostgres
-from bench.servers import FRAMEWORKS, RunningServer
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.postgres import EmbeddedPostgres
+from bench.drive.servers import FRAMEWORKS, RunningServer
 
 from .helpers import describe, get, http_client, report
 

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bench.servers import RunningServer
+from bench.drive.servers import RunningServer
 
 from .helpers import bearer, get, report, seed_account
 

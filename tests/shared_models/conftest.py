@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from bench.postgres import Server
+from bench.drive.postgres import Server
 from shared_models.migrate import sync_url, upgrade
 
 _names = itertools.count()

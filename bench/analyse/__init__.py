@@ -1,0 +1,1 @@
+"""Analyse: read a run, compute every statistic and verdict input once."""

@@ -1,0 +1,1 @@
+"""Drive: start the database, the servers and the stub, run Locust over the matrix, write the run."""

@@ -1,0 +1,468 @@
+"""Runs the benchmark matrix: database, stub, each server setup, each cell; writes the run directory.
+
+Order of work: one embedded PostgreSQL, migrated and seeded once; one carrier stub; then the blocks of the
+schedule: each is a fresh start of one setup serving one repeat of its cells, in a seeded interleaved order.
+PostgreSQL, the stub, Locust and this harness are pinned away from the server's cores, and the affinity of
+the live processes is read back at every cell. Write cells are followed by the invariant check and an exact
+data reset, so every cell starts from the same data. Rows for every configured cell exist from the start and
+are rewritten atomically after each cell, so an interrupted run keeps every finished cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy.exc import OperationalError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from bench.config import RunSettings
+from bench.drive import dbstate
+from bench.drive.carrier_stub import CarrierStub
+from bench.drive.loadgen import LoadSpec, LocustRun
+from bench.drive.openloop import OpenCell, OpenLoopPhase
+from bench.drive.placement import GROUPS, Placement, mismatches, observe, pinned_self
+from bench.drive.postgres import Server, database_server
+from bench.drive.processes import process_tree
+from bench.drive.rundir import link_latest, new_run_dir, server_metadata
+from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
+from bench.drive.servers import (
+    SETUPS,
+    RunningServer,
+    ServerConfig,
+    ServerStartError,
+    free_port,
+)
+from bench.drive.verify import verify_server
+from bench.measure.environment import (
+    git_state,
+    loadavg,
+    package_versions,
+    platform_info,
+    python_info,
+    utc_now,
+)
+from bench.measure.recorder import merge_recorders
+from bench.measure.row import measured_row
+from bench.measure.sampler import ResourceSampler
+from bench.registry import WRITE_SCENARIOS
+from bench.runformat import CellRow, RunMetadata, empty_row, invalid_reasons, write_summary
+from shared_models.migrate import upgrade
+from shared_models.seed import seed
+
+_JWT_SECRET = "benchmark-run-secret-" + "x" * 24  # production mode refuses the default secret
+# Database bookkeeping between cells survives a database restart of up to this long.
+_DB_RETRY_S = 30.0
+
+
+def _retrying_db() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception_type(OperationalError),
+        stop=stop_after_delay(_DB_RETRY_S),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    )
+
+
+__all__ = ["Cell", "Runner"]
+
+
+def _invalidate(row: dict[str, Any], reason: str) -> None:
+    row["valid"] = False
+    row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"], reason]))
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so every child is stopped and finished cells kept.
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Runner:
+    """Executes one run; `run()` returns the run directory."""
+
+    def __init__(self, settings: RunSettings, out_root: Path, *, console: Console | None = None) -> None:
+        self.settings = settings
+        self.out_root = out_root
+        self.console = console or Console(stderr=True)
+        self.placement = Placement.split(sorted(os.sched_getaffinity(0)))
+        self.workers = settings.server_workers(len(self.placement.server_cpus))
+        self.order_seed = settings.order_seed if settings.order_seed is not None else secrets.randbelow(2**31)
+        self.setups = run_setups(settings.servers, settings.aa_control)
+        self.blocks = plan(self.setups, settings.scenarios, settings.users, settings.repeats, self.order_seed)
+        self.cells = [cell for block in self.blocks for cell in block.cells]
+        self.run_id, self.run_dir = new_run_dir(out_root)
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.metadata: dict[str, Any] = {}
+        self._pg: Server | None = None
+        self._stub: CarrierStub | None = None
+        self._open_done = 0  # open-loop cells measured so far (their execution order follows the planned cells)
+
+    # --- bookkeeping -------------------------------------------------------------------------------------
+    def _threads(self, server: str) -> int:
+        return self.settings.threads if SETUPS[base_setup(server)].uses_threads else 1
+
+    def _base_row(self, cell: Cell | OpenCell, reason: str) -> dict[str, Any]:
+        return empty_row(
+            run_id=self.run_id,
+            framework=SETUPS[base_setup(cell.server)].framework,
+            server=cell.server,
+            scenario=cell.scenario,
+            users=cell.users,
+            repeat=cell.repeat,
+            workers=self.workers,
+            threads=self._threads(cell.server),
+            reason=reason,
+            control_of=control_of(cell.server),
+            order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
+        ).model_dump() | {"cell_id": cell.id}  # an open-loop cell is named by its rate, not its user count
+
+    def _save(self) -> None:
+        write_summary(self.run_dir, (CellRow.model_validate(row) for row in self.rows.values()))
+        RunMetadata.model_validate(self.metadata).dump(self.run_dir / "metadata.json")
+
+    def _start_metadata(self) -> None:
+        self.metadata = {
+            "run_id": self.run_id,
+            "profile": self.settings.profile,
+            "settings": self.settings.model_dump(),
+            "git": git_state(),
+            "packages": package_versions(),
+            "python": python_info(),
+            "platform": platform_info(),
+            # planned CPUs per group; `observed` gets the affinity read back from the live processes per setup
+            "placement": {**self.placement.as_dict(), "observed": {}, "as_planned": True, "mismatches": []},
+            "workers": self.workers,
+            "servers": {
+                name: server_metadata(
+                    name, workers=self.workers, threads=self._threads(name), pool_budget=self.settings.pool_budget
+                )
+                for name in self.setups
+            },
+            "aa_control": next((control_of(name) for name in self.setups if control_of(name)), ""),
+            "order_seed": self.order_seed,
+            "order": [cell.id for cell in self.cells],
+            "started_at": utc_now(),
+            "finished_at": None,
+            "interrupted": False,
+            "cells_total": len(self.cells),
+            "cells_done": 0,
+        }
+
+    # --- the run -----------------------------------------------------------------------------------------
+    def run(
+        self,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None = None,
+        *,
+        with_ergonomics: bool = False,
+        before_cell: Callable[[Cell], None] | None = None,
+    ) -> Path:
+        """Run every cell; always leaves a consistent run directory, also on Ctrl-C."""
+        self._start_metadata()
+        for cell in self.cells:
+            self.rows[cell.id] = self._base_row(cell, "not run: interrupted")
+        self._save()
+        link_latest(self.out_root, self.run_dir, self.console)
+        try:
+            # The harness (its bookkeeping, sampler and resets) runs on the shared cores too, never the server's.
+            with _sigterm_as_interrupt(), pinned_self(self.placement.other_cpus), self._progress() as progress:
+                task = progress.add_task("cells", total=len(self.cells), last="")
+                self._run_all(progress, task, on_cell, before_cell, with_ergonomics)
+        except KeyboardInterrupt:
+            self.metadata["interrupted"] = True
+            self.console.print("[yellow]interrupted: every process stopped, finished cells kept[/yellow]")
+            raise
+        finally:
+            self.metadata["finished_at"] = utc_now()
+            self.metadata["cells_done"] = sum(1 for r in self.rows.values() if r["requests"] or r["valid"])
+            self._save()
+        return self.run_dir
+
+    def _progress(self) -> Progress:
+        return Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=self.console,
+            transient=False,
+        )
+
+    def _run_all(
+        self,
+        progress: Progress,
+        task: Any,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
+        with_ergonomics: bool,
+    ) -> None:
+        s = self.settings
+        with database_server(cpus=self.placement.other_cpus) as pg:
+            self._pg = pg
+            db_name = f"bench_{os.getpid()}_{int(time.time())}"
+            pg.create_database(db_name)
+            try:
+                url = pg.url_for(db_name)
+                progress.console.print(f"database: migrating and seeding {s.seed_items} items, {s.seed_users} users")
+                upgrade(url)
+                seeded = seed(url, users=s.seed_users, items=s.seed_items, orders=s.seed_orders)
+                engine = dbstate.engine_for(url)
+                baseline = dbstate.capture(engine)
+                self.metadata["postgres"] = {
+                    "version": pg.version(),
+                    "settings": pg.settings(),
+                    "embedded": pg.__class__.__name__ == "EmbeddedPostgres",
+                    "seed_seconds": round(seeded.seconds, 2),
+                }
+                with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
+                    self._stub = stub
+                    hooks = (progress, task, on_cell, before_cell)
+                    for block in self.blocks:
+                        self._run_block(block, url, stub.url, engine, baseline, *hooks)
+                    # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
+                    phase = OpenLoopPhase.after_closed(
+                        s.open_loop,
+                        self.rows.values(),
+                        {name: SETUPS[base_setup(name)].framework for name in self.setups},
+                        s.scenarios,
+                        processes=s.loadgen_processes,
+                    )
+                    for server, repeat in phase.starts(self.setups, self.order_seed + 1) if phase else []:
+                        block = Block(server, repeat, ())
+                        self._run_block(block, url, stub.url, engine, baseline, *hooks, open_phase=phase)
+                    if with_ergonomics:
+                        self._ergonomics(url, stub.url, progress)
+                engine.dispose()
+            finally:
+                pg.drop_database(db_name)
+
+    def _run_block(
+        self,
+        block: Block,
+        url: str,
+        carrier_url: str,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        progress: Progress,
+        task: Any,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
+        open_phase: OpenLoopPhase | None = None,
+    ) -> None:
+        """Start the block's setup afresh, measure its cells (or its open-loop phase), stop it."""
+        s = self.settings
+        config = ServerConfig(
+            setup=SETUPS[base_setup(block.server)],
+            database_url=url,
+            carrier_url=carrier_url,
+            workers=self.workers,
+            threads=s.threads,
+            pool_budget=s.pool_budget,
+            cpus=self.placement.server_cpus,
+            app_env=self._app_env(block.server),
+        )
+        log_dir = self.run_dir / "raw" / "servers"
+        log_dir.mkdir(exist_ok=True)
+        cells = list(block.cells)
+        try:
+            with RunningServer(config, log_dir=log_dir) as live:
+                problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
+                if problems:
+                    self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
+                    return
+                dirty = False
+
+                def step(cell: Cell | OpenCell) -> dict[str, Any]:
+                    nonlocal dirty
+                    if dirty:
+                        _retrying_db()(dbstate.reset, engine, baseline)
+                        dirty = False
+                    if before_cell and isinstance(cell, Cell):
+                        before_cell(cell)
+                    row = self._measure(cell, live)
+                    if cell.scenario in WRITE_SCENARIOS:
+                        _retrying_db()(dbstate.wait_until_quiet, engine)
+                        broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
+                        if broken:
+                            _invalidate(row, "invariant broken: " + "; ".join(broken))
+                        dirty = True
+                    if isinstance(cell, OpenCell):  # not planned: the search decides its probes as it goes
+                        self._open_done += 1
+                        progress.update(task, total=len(self.cells) + self._open_done)
+                    self.rows[cell.id] = row
+                    self._save()
+                    last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
+                    progress.update(task, advance=1, last=last)
+                    if on_cell and isinstance(cell, Cell):
+                        on_cell(cell, row)
+                    return row
+
+                for cell in cells:
+                    step(cell)
+                if open_phase is not None:
+                    open_phase.run_setup(block.server, self.settings.scenarios, block.repeat, step)
+                    self.metadata["open_loop"] = open_phase.summary()
+                    self._save()
+                if dirty:
+                    _retrying_db()(dbstate.reset, engine, baseline)
+        except ServerStartError as exc:
+            progress.console.print(f"[red]{exc}[/red]")
+            self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _app_env(self, server: str) -> dict[str, str]:
+        """App settings of every setup: production mode, so docs are off as they would be in production."""
+        return {"APP_ENV": "production", "JWT_SECRET": _JWT_SECRET, "CARRIER_TIMEOUT_S": "5"}
+
+    def _ergonomics(self, url: str, carrier_url: str, progress: Progress) -> None:
+        from bench.ergonomics import measure_ergonomics
+
+        progress.console.print("ergonomics: counting code, probing both apps, timing cold starts")
+        try:
+            measure_ergonomics(
+                database_url=url,
+                carrier_url=carrier_url,
+                out_path=self.run_dir / "ergonomics.json",
+                cold_start_runs=self.settings.ergonomics_cold_starts,
+            )
+        except (ServerStartError, OSError, RuntimeError, ValueError) as exc:
+            # The performance cells are the run's main product; a failed side measurement is reported, not fatal.
+            self.metadata["ergonomics_error"] = f"{type(exc).__name__}: {exc}"
+            progress.console.print(f"[yellow]ergonomics not measured: {exc}[/yellow]")
+
+    def _fail_cells(self, cells: list[Cell], reason: str, progress: Progress, task: Any) -> None:
+        if not cells:  # an open-loop block has no planned cells; its server failure is printed above
+            return
+        for cell in cells:
+            self.rows[cell.id] = self._base_row(cell, reason)
+        self._save()
+        progress.update(task, advance=len(cells), last=f"{cells[0].server}: {reason[:60]}")
+
+    def _groups(self, live: RunningServer, locust: LocustRun) -> dict[str, list[psutil.Process] | None]:
+        """The live processes of every group, for reading their affinity back."""
+        stub_pid = self._stub.pid if self._stub else None
+        groups: dict[str, list[psutil.Process] | None] = {
+            "server": live.tree(),
+            "postgres": self._pg.tree() if self._pg else None,
+            "stub": process_tree(stub_pid) if stub_pid else [],
+            "loadgen": locust.tree(),
+            "harness": [psutil.Process()],
+        }
+        return {name: groups[name] for name in GROUPS}
+
+    def _check_placement(self, cell: Cell | OpenCell, observed: dict[str, dict[str, object]]) -> list[str]:
+        """Record the real placement (first cell of each setup) and any deviation from the plan."""
+        record = self.metadata["placement"]
+        record["observed"].setdefault(cell.server, observed)
+        problems = mismatches(self.placement, observed)
+        if problems:
+            record["as_planned"] = False
+            record["mismatches"] += [f"{cell.id}: {problem}" for problem in problems]
+        return problems
+
+    # --- one cell ----------------------------------------------------------------------------------------------
+    def _measure(self, cell: Cell | OpenCell, live: RunningServer) -> dict[str, Any]:
+        s = self.settings
+        out = self.run_dir / "raw" / cell.id
+        warmup_s, duration = (
+            (cell.warmup_s, cell.duration_s) if isinstance(cell, OpenCell) else (s.warmup_s, s.duration_s)
+        )
+        spec = LoadSpec(
+            scenario=cell.scenario,
+            host=live.url,
+            users=cell.users,
+            warmup_s=warmup_s,
+            duration_s=duration,
+            seed_users=s.seed_users,
+            seed_items=s.seed_items,
+            processes=s.loadgen_processes,
+            rng_seed=20261125 + cell.repeat,
+            rate=cell.target_rps if isinstance(cell, OpenCell) else None,
+        )
+        load_before = loadavg()
+        other_cores = [c for c in self.placement.other_cpus if c not in self.placement.server_cpus]
+        pg = self._pg
+        db_tree = (lambda: pg.tree() or []) if pg is not None and pg.tree() is not None else None
+        locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
+        try:
+            with ResourceSampler(live.tree, locust.tree, db_tree=db_tree, other_cores=other_cores) as sampler:
+                observed = observe(self._groups(live, locust))
+                code = locust.wait(timeout_s=spec.run_time_s + 60)
+        except BaseException:
+            locust.kill()
+            raise
+        load = merge_recorders(out)
+        start, end = load.window
+        usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
+        row = measured_row(self._base_row(cell, ""), load, usage, duration)
+        row.update(usage.cpu_columns(row["requests"]), loadavg_before=load_before, loadavg_after=loadavg())
+        reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
+        reasons += self._environment_reasons(row, other_cores)
+        reasons += [f"placement differs from plan: {p}" for p in self._check_placement(cell, observed)]
+        if isinstance(cell, OpenCell):
+            row.update(cell.row_fields(row["rps"]))
+            reasons += cell.rate_reasons(load, duration, s.open_loop.max_rate_shortfall)
+        else:
+            row.update(achieved_rps=row["rps"])
+        if load.truncated:
+            reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
+        if code != 0 or not load.processes:
+            reasons.insert(0, f"locust exited with {code}: {locust.log_tail(3)}")
+        row["valid"] = not reasons
+        row["invalid_reason"] = "; ".join(reasons)
+        if load.requests:
+            (out / "hdr.txt").write_text(load.histogram.encode().decode() + "\n")
+        (out / "timeline.csv").write_text(load.timeline_csv(duration))
+        sampler.write_csv(out / "resources.csv", start if load.processes else time.time())
+        cell_record = {
+            "cell": cell.__dict__,
+            "command": locust.command,
+            "server_command": live.command,
+            "placement": self.placement.as_dict(),
+            "placement_observed": observed,
+            "window": [start, end],
+            "locust_exit_code": code,
+            "send_lag": load.lag_summary(),
+            "result": row,
+        }
+        (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")
+        return row
+
+    def _environment_reasons(self, row: dict[str, Any], other_cores: list[int]) -> list[str]:
+        """A cell measured while the hypervisor stole time, or while the shared core was full, is not trusted."""
+        s, reasons = self.settings, []
+        if row["steal_pct"] > s.max_steal_pct:
+            reasons.append(f"CPU steal {row['steal_pct']:.1f}% > {s.max_steal_pct:g}% (the host took our cores)")
+        if row["other_core_cpu_pct"] > s.shared_core_limit_pct:
+            reasons.append(
+                f"limited by the shared core (busiest of CPUs {other_cores} at {row['other_core_cpu_pct']:.0f}% "
+                f"> {s.shared_core_limit_pct:g}%)"
+            )
+        return reasons

@@ -1,0 +1,1 @@
+"""Measure: process-tree resource sampling, the load recorders merged, the machine environment."""
