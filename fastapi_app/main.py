@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-import httpx
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +20,7 @@ import shared_models
 from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
 from fastapi_app.sync.routes import router as sync_router
+from shared_models.carrier import carrier_pool
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
 from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 from shared_models.logging import configure_logging
@@ -46,12 +46,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _sync_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # The sync variant: psycopg2 engine and httpx.Client, used from the threadpool.
+    # The sync variant: psycopg2 engine and a urllib3 pool, used from the threadpool.
     settings: AppSettings = app.state.settings
     engine = create_engine(settings.sync_database_url, **engine_options(settings))
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
-    limits = httpx.Limits(max_connections=settings.carrier_max_connections)
-    with httpx.Client(timeout=settings.carrier_timeout_s, limits=limits) as carrier_client:
+    pool = carrier_pool(timeout_s=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections)
+    with pool as carrier_client:
         app.state.carrier_client = carrier_client
         try:
             yield

@@ -1,44 +1,25 @@
-"""The shipping carrier upstream: one shared httpx.Client per worker process."""
+"""The shipping carrier upstream: one urllib3 pool per worker process (shared_models.carrier says why urllib3)."""
 
 from __future__ import annotations
 
-import atexit
-import threading
-
-import httpx
+import urllib3
 from flask import Flask, current_app
 
 from flask_app.config import get_settings
+from shared_models.carrier import carrier_pool
 
 _EXTENSION = "carrier"
 
 
-class _SharedClient:
-    # Created on first use, so each gunicorn worker opens its own pool after the fork (even with --preload).
-    def __init__(self, *, timeout: float, max_connections: int) -> None:
-        self._timeout = timeout
-        self._limits = httpx.Limits(max_connections=max_connections)
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> httpx.Client:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = httpx.Client(timeout=self._timeout, limits=self._limits)
-                    atexit.register(self._client.close)
-        return self._client
-
-
 def init_app(app: Flask) -> None:
-    """Attach the (lazily opened) shared carrier client to `app`."""
+    """Attach the carrier pool to `app`; it opens no connection until first use, so it is safe before a fork."""
     settings = get_settings(app)
-    app.extensions[_EXTENSION] = _SharedClient(
-        timeout=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections
+    app.extensions[_EXTENSION] = carrier_pool(
+        timeout_s=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections
     )
 
 
-def get_client() -> httpx.Client:
-    """Return this process's carrier client."""
-    shared: _SharedClient = current_app.extensions[_EXTENSION]
-    return shared.get()
+def get_client() -> urllib3.PoolManager:
+    """Return this process's carrier pool."""
+    pool: urllib3.PoolManager = current_app.extensions[_EXTENSION]
+    return pool

@@ -1,7 +1,7 @@
 """The Flask app for gunicorn's gevent workers: `gunicorn -k gevent 'flask_app.gevent:create_app()'`.
 
 Gunicorn's gevent worker monkey-patches the standard library (sockets, threading, time) before it loads the
-app, which makes httpx.Client (pure-Python sockets) and SQLAlchemy's pool locks cooperative. psycopg2 is a C
+app, which makes the urllib3 carrier pool (pure-Python sockets) and SQLAlchemy's pool locks cooperative. psycopg2 is a C
 extension that waits in libpq, so it needs psycogreen's wait callback as well; without it one slow query
 would block every greenlet of the worker.
 """

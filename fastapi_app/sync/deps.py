@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-import httpx
+import urllib3
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,14 +30,14 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-async def get_carrier_client(request: Request) -> httpx.Client:
+async def get_carrier_client(request: Request) -> urllib3.PoolManager:
     """The shared HTTP client for the carrier upstream (async: an attribute read needs no thread hop)."""
-    client: httpx.Client = request.app.state.carrier_client
+    client: urllib3.PoolManager = request.app.state.carrier_client
     return client
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
-CarrierClientDep = Annotated[httpx.Client, Depends(get_carrier_client)]
+CarrierClientDep = Annotated[urllib3.PoolManager, Depends(get_carrier_client)]
 
 
 def get_current_user(session: SessionDep, token: TokenDep, settings: SettingsDep) -> User:
