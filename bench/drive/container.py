@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bench.drive.postgres import SERVER_SETTINGS
-from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, pool_size_per_process
+from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, Sizing, pool_size_per_process
 
 COMPOSE_PATH = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 APP_PORT = 8000
@@ -41,16 +41,22 @@ class ExecSettings(BaseSettings):
     pool_budget: int = Field(default=16, ge=1, le=1000)
 
 
-def setup_argv(name: str, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+def setup_sizing(name: str, *, workers: int, threads: int, cpus: int | None = None) -> Sizing:
+    """The setup's own sizing rule on `cpus` cores (default: the cores this process may use)."""
+    return SETUPS[name].sizing(cpus=cpus or len(os.sched_getaffinity(0)), workers=workers, threads=threads)
+
+
+def setup_argv(name: str, *, host: str, port: int, sizing: Sizing) -> list[str]:
     """The registry's command for a setup, with the program found on PATH (the container's venv)."""
-    argv = SETUPS[name].command(host=host, port=port, workers=workers, threads=threads)
+    argv = SETUPS[name].command(host=host, port=port, sizing=sizing)
     return [Path(argv[0]).name, *argv[1:]]
 
 
 def exec_setup(name: str, *, host: str, port: int, settings: ExecSettings) -> None:
     """Replace this process by the setup's server (PID 1 in a container, so SIGTERM reaches it directly)."""
-    argv = setup_argv(name, host=host, port=port, workers=settings.workers, threads=settings.threads)
-    pool = pool_size_per_process(settings.pool_budget, settings.workers)
+    sizing = setup_sizing(name, workers=settings.workers, threads=settings.threads)
+    argv = setup_argv(name, host=host, port=port, sizing=sizing)
+    pool = pool_size_per_process(settings.pool_budget, sizing.workers)
     # Same split of one DB connection budget over the workers as the harness (ServerConfig.environment).
     os.environ.update({"DB_POOL_SIZE": str(pool), "DB_MAX_OVERFLOW": "0", "PYTHONUNBUFFERED": "1"})
     print(" ".join(argv), flush=True)
@@ -160,9 +166,13 @@ def compose_spec() -> dict[str, Any]:
             "depends_on": {"postgres": {"condition": "service_healthy"}},
         },
     }
+    # The listed commands: one core, one worker (each setup's own rule decides; BENCH_WORKERS sets "equal" ones).
     return {
         "x-setup-commands": {
-            name: " ".join(setup_argv(name, host="0.0.0.0", port=APP_PORT, workers=1, threads=8)) for name in SETUPS
+            name: " ".join(
+                setup_argv(name, host="0.0.0.0", port=APP_PORT, sizing=setup_sizing(name, workers=1, threads=8, cpus=1))
+            )
+            for name in SETUPS
         },
         "services": services,
     }

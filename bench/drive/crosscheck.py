@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.drive.schedule import base_setup
 from bench.drive.servers import SETUPS, RunningServer
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def attach(runner: Runner, *, install: bool = True) -> None:
         )
         if check is None or cell.scenario not in SCENARIO_PATHS or cell.repeat != 1 or not row["requests"]:
             return
-        no_keep_alive = SETUPS[cell.server].keep_alive.startswith("none")
+        no_keep_alive = SETUPS[base_setup(cell.server)].keep_alive.startswith("none")
         try:
             r = check.measure(
                 cell.server, live.url, cell.scenario, cell.users, float(row["rps"]), no_keep_alive=no_keep_alive

@@ -46,6 +46,9 @@ class MasterSpec(LoadSpec):
         if "--processes" in cmd:
             at = cmd.index("--processes")
             del cmd[at : at + 2]
+        if "--bench-processes" in cmd:
+            # Open loop: the paced users' slots interleave over the workers, wherever they run.
+            cmd[cmd.index("--bench-processes") + 1] = str(self.workers)
         return [
             *cmd,
             "--master",

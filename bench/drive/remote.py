@@ -21,8 +21,10 @@ from rich.progress import Progress
 
 from bench.config import ConfigError, RunSettings
 from bench.drive import dbstate
+from bench.drive.loadgen import LocustRun
 from bench.drive.runner import Cell, Runner
-from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, ServerConfig
+from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, RunningServer, ServerConfig
+from bench.drive.verify import ScenarioStatements, SetupVerification, check_answers
 from bench.registry import WRITE_SCENARIOS
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
@@ -105,7 +107,10 @@ class RemoteRunner(Runner):
         database_url: str | None,
         console: Console | None = None,
     ) -> None:
-        super().__init__(settings.model_copy(update={"servers": list(targets)}), out_root, console=console)
+        # No A/A control: a second copy of a deployment this harness does not start would be the same servers.
+        super().__init__(
+            settings.model_copy(update={"servers": list(targets), "aa_control": ""}), out_root, console=console
+        )
         self.targets = dict(targets)
         self.database_url = database_url
 
@@ -119,17 +124,39 @@ class RemoteRunner(Runner):
     def _serve(self, config: ServerConfig, log_dir: Path) -> Any:
         return ExternalServer(self.targets[config.setup.name])
 
+    def _groups(self, live: RunningServer, locust: LocustRun) -> dict[str, list[psutil.Process] | None]:
+        """The deployment's processes (server, database, upstream) are on other machines: external."""
+        return {**super()._groups(live, locust), "server": None, "postgres": None, "stub": None}
+
+    def _verify(
+        self,
+        live: RunningServer,
+        name: str,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        reference: dict[str, ScenarioStatements] | None,
+        unchecked: str = "",
+    ) -> SetupVerification:
+        """Answers checked against the deployment's database; its SQL cannot be counted from here."""
+        served = [s for s in self.settings.scenarios if SETUPS[name].supports(s)]
+        assert self.database_url is not None  # only blocks with the deployment's database verify this way
+        verification = SetupVerification(setup=name, problems=[], statements={})
+        verification.problems = check_answers(live.url, self.database_url, served, seed_items=self.settings.seed_items)
+        verification.unchecked = "SQL not compared: an external deployment's queries cannot be counted"
+        self.metadata["verification"][name] = verification.model_dump()
+        return verification
+
     def _run_all(
         self,
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
         with_ergonomics: bool,
     ) -> None:
         s = self.settings
         if self.database_url is None:
-            for server in s.servers:
-                self._run_without_database(server, progress, task, on_cell)
+            self._run_without_database(progress, task, on_cell, before_cell)
             return
         url = self.database_url
         progress.console.print(f"target database: migrating and seeding {s.seed_items} items (replaces all rows)")
@@ -138,26 +165,34 @@ class RemoteRunner(Runner):
         engine = dbstate.engine_for(url)
         try:
             baseline = dbstate.capture(engine)
-            for server in s.servers:
-                cells = [c for c in self.cells if c.server == server]
-                self._run_server(server, cells, url, "(the deployment's)", engine, baseline, progress, task, on_cell)
+            self._run_blocks(url, "(the deployment's)", engine, baseline, progress, task, on_cell, before_cell)
         finally:
             engine.dispose()
 
     def _run_without_database(
-        self, server: str, progress: Progress, task: Any, on_cell: Callable[[Cell, dict[str, Any]], None] | None
+        self,
+        progress: Progress,
+        task: Any,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
     ) -> None:
-        cells = [c for c in self.cells if c.server == server]
-        skipped = [c for c in cells if c.scenario in WRITE_SCENARIOS]
+        """Read cells only, in the schedule's order; verification over HTTP (no open-loop phase: no reset)."""
+        skipped = [c for c in self.cells if c.scenario in WRITE_SCENARIOS]
         if skipped:
             self._fail_cells(skipped, NO_DATABASE, progress, task)
-        problems = verify_http(self.targets[server], seed_items=self.settings.seed_items)
-        reads = [c for c in cells if c.scenario not in WRITE_SCENARIOS]
-        if problems and reads:
-            self._fail_cells(reads, "verification failed: " + "; ".join(problems), progress, task)
-            return
-        live = ExternalServer(self.targets[server])
-        for cell in reads:
+        problems = {
+            server: verify_http(url, seed_items=self.settings.seed_items) for server, url in self.targets.items()
+        }
+        for server, found in problems.items():
+            reads = [c for c in self.cells if c.server == server and c.scenario not in WRITE_SCENARIOS]
+            if found and reads:
+                self._fail_cells(reads, "verification failed: " + "; ".join(found), progress, task)
+        for cell in self.cells:
+            if cell.scenario in WRITE_SCENARIOS or problems[cell.server]:
+                continue
+            live = ExternalServer(self.targets[cell.server])
+            if before_cell:
+                before_cell(cell)
             row = self._measure(cell, live)  # type: ignore[arg-type]
             self.rows[cell.id] = row
             self._save()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy.typing as npt
 
 matplotlib.use("Agg")
 
@@ -21,8 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from bench.analyse.analysis import Analysis, GroupStats, distribution, merged_histogram, percentile_curve
+from bench.analyse.result import CURVE_PERCENTILES, GroupStats, Latency, Result
 
+FloatArray = npt.NDArray[np.float64]
 FRAMEWORK_COLOR = {"fastapi": "#009688", "flask": "#333333"}
 _FALLBACK_COLOR = "#9e9e9e"
 SETUP_STYLE: dict[str, tuple[Any, str, str]] = {  # line style, marker, bar hatch
@@ -33,7 +35,6 @@ SETUP_STYLE: dict[str, tuple[Any, str, str]] = {  # line style, marker, bar hatc
 }
 _EXTRA_STYLES: list[tuple[Any, str, str]] = [(":", "^", ".."), ("-.", "D", "xx")]
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
-CURVE_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99)
 DPI = 100
 
 
@@ -75,10 +76,10 @@ def _grid(n: int, title: str) -> tuple[Figure, list[Axes]]:
     return fig, axes[:n]
 
 
-def _legend(fig: Figure, a: Analysis, *, bars: bool = False) -> None:
+def _legend(fig: Figure, a: Result, *, bars: bool = False) -> None:
     handles: list[Any] = []
     for server in a.servers:
-        fw = a.run.framework_of(server)
+        fw = a.framework_of(server)
         ls, marker, hatch = style(server)
         if bars:
             handles.append(Patch(facecolor=colour(fw), hatch=hatch, edgecolor="white", label=server))
@@ -87,12 +88,11 @@ def _legend(fig: Figure, a: Analysis, *, bars: bool = False) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
 
 
-def _top(a: Analysis, scenario: str) -> list[GroupStats]:
-    users = a.top_level(scenario)
-    if users is None:  # only one framework measured: use the highest level measured at all
-        here = [g.users for g in a.groups.values() if g.scenario == scenario]
-        users = max(here) if here else None
-    return [g for g in a.groups.values() if g.scenario == scenario and g.users == users]
+def _distribution(latency: Latency, edges_ms: FloatArray) -> FloatArray:
+    """Share of requests in each latency bin (edges in ms)."""
+    counts, _ = np.histogram(latency.values_ms, bins=edges_ms, weights=latency.counts)
+    total = float(sum(latency.counts))
+    return np.asarray(counts / total if total else counts, dtype=np.float64)
 
 
 def _plain_log_ticks(ax: Axes, axis: str = "y") -> None:
@@ -108,7 +108,7 @@ def _to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def throughput(a: Analysis) -> Figure | None:
+def throughput(a: Result) -> Figure | None:
     """Median rps vs concurrent users per scenario, with the 95 % CI as a band."""
     if not a.groups:
         return None
@@ -157,13 +157,13 @@ def _bars(ax: Axes, groups: list[GroupStats], values: Callable[[GroupStats], lis
         ax.bar(x, values(g), width, color=colour(g.framework), hatch=hatch, edgecolor="white", label=g.server)
 
 
-def latency_percentiles(a: Analysis) -> Figure | None:
+def latency_percentiles(a: Result) -> Figure | None:
     """p50/p90/p99/p99.9 per setup at each scenario's highest concurrency (grouped bars, log scale)."""
     if not a.groups:
         return None
     fig, axes = _grid(len(a.scenarios), "Latency percentiles at the highest concurrency (median over repeats)")
     for ax, scenario in zip(axes, a.scenarios, strict=True):
-        groups = sorted(_top(a, scenario), key=lambda g: a.servers.index(g.server))
+        groups = a.top_groups(scenario)
         _bars(ax, groups, lambda g: [g.p50_median, g.p90_median, g.p99_median, g.p999_median], len(PERCENTILES))
         ax.set_xticks(range(len(PERCENTILES)), [f"p{p:g}" for p in PERCENTILES])
         ax.set_yscale("log")
@@ -175,26 +175,21 @@ def latency_percentiles(a: Analysis) -> Figure | None:
     return fig
 
 
-def latency_distribution(a: Analysis) -> Figure | None:
+def latency_distribution(a: Result) -> Figure | None:
     """Overlay of the HDR latency distributions per setup at each scenario's highest concurrency."""
-    hists = {}
-    for scenario in a.scenarios:
-        for g in _top(a, scenario):
-            h = merged_histogram(a.run, g.cell_ids)
-            if h is not None and h.get_total_count() > 0:
-                hists[(scenario, g.server)] = (g, h)
-    if not hists:
+    shown = {s: [g for g in a.top_groups(s) if g.latency is not None] for s in a.scenarios}
+    scenarios = [s for s in a.scenarios if shown[s]]
+    if not scenarios:
         return None
-    scenarios = [s for s in a.scenarios if any(k[0] == s for k in hists)]
     fig, axes = _grid(len(scenarios), "Latency distribution at the highest concurrency (HDR histograms)")
     for ax, scenario in zip(axes, scenarios, strict=True):
-        mine = [(g, h) for (s, _), (g, h) in hists.items() if s == scenario]
-        lo = min(max(h.get_min_value(), 1) for _, h in mine) / 1000.0
-        hi = max(h.get_max_value() for _, h in mine) / 1000.0
+        mine = [(g, g.latency) for g in shown[scenario] if g.latency is not None]
+        lo = min(max(h.min_ms, 0.001) for _, h in mine)
+        hi = max(h.max_ms for _, h in mine)
         edges = np.geomspace(lo * 0.9, hi * 1.1, 60)
         for g, h in mine:
             ls, _, _ = style(g.server)
-            share = distribution(h, edges) * 100
+            share = _distribution(h, edges) * 100
             ax.stairs(share, edges, color=colour(g.framework), linestyle=ls, linewidth=1.6, label=g.server)
         ax.set_xscale("log")
         _plain_log_ticks(ax, "x")
@@ -206,7 +201,7 @@ def latency_distribution(a: Analysis) -> Figure | None:
     return fig
 
 
-def percentile_curves(a: Analysis) -> Figure | None:
+def percentile_curves(a: Result) -> Figure | None:
     """HDR percentile curves (latency by percentile, tail stretched) at each scenario's highest concurrency."""
     if not a.groups:
         return None
@@ -214,11 +209,10 @@ def percentile_curves(a: Analysis) -> Figure | None:
     x = [1 / (1 - p / 100) for p in CURVE_PERCENTILES]
     plotted = False
     for ax, scenario in zip(axes, a.scenarios, strict=True):
-        for g in sorted(_top(a, scenario), key=lambda g: a.servers.index(g.server)):
-            h = merged_histogram(a.run, g.cell_ids)
-            if h is None or h.get_total_count() == 0:
+        for g in a.top_groups(scenario):
+            if g.latency is None:
                 continue
-            y = percentile_curve(h, CURVE_PERCENTILES)
+            y = list(g.latency.curve_ms)
             ls, marker, _ = style(g.server)
             ax.plot(x, y, linestyle=ls, marker=marker, markersize=3, color=colour(g.framework), label=g.server)
             plotted = True
@@ -235,7 +229,7 @@ def percentile_curves(a: Analysis) -> Figure | None:
     return fig if plotted else None
 
 
-def _per_scenario_bars(a: Analysis, title: str, ylabel: str, value: Callable[[GroupStats], float]) -> Figure | None:
+def _per_scenario_bars(a: Result, title: str, ylabel: str, value: Callable[[GroupStats], float]) -> Figure | None:
     if not a.groups:
         return None
     fig = Figure(figsize=(max(6.0, 1.6 * len(a.scenarios) + 2), 4.2), dpi=DPI, layout="constrained")
@@ -244,12 +238,12 @@ def _per_scenario_bars(a: Analysis, title: str, ylabel: str, value: Callable[[Gr
     for i, server in enumerate(a.servers):
         xs, ys = [], []
         for j, scenario in enumerate(a.scenarios):
-            g = next((g for g in _top(a, scenario) if g.server == server), None)
+            g = next((g for g in a.top_groups(scenario) if g.server == server), None)
             if g is not None and math.isfinite(value(g)):
                 xs.append(j + (i - (len(a.servers) - 1) / 2) * width)
                 ys.append(value(g))
         _, _, hatch = style(server)
-        fw = a.run.framework_of(server)
+        fw = a.framework_of(server)
         ax.bar(xs, ys, width, color=colour(fw), hatch=hatch, edgecolor="white", label=server)
     ax.set_xticks(range(len(a.scenarios)), a.scenarios)
     ax.set_xlabel("scenario (at its highest concurrency)")
@@ -260,34 +254,34 @@ def _per_scenario_bars(a: Analysis, title: str, ylabel: str, value: Callable[[Gr
     return fig
 
 
-def cpu_efficiency(a: Analysis) -> Figure | None:
+def cpu_efficiency(a: Result) -> Figure | None:
     """Requests served per server CPU-second, per scenario and setup."""
     return _per_scenario_bars(
         a, "CPU efficiency (higher is better)", "requests per server CPU-second", lambda g: g.rps_per_cpu_s
     )
 
 
-def rss_per_worker(a: Analysis) -> Figure | None:
+def rss_per_worker(a: Result) -> Figure | None:
     """Peak RSS per server process, per scenario and setup."""
     return _per_scenario_bars(
         a, "Memory per worker process (peak RSS)", "RSS per process (MB)", lambda g: g.rss_per_worker_mb
     )
 
 
-def cold_start(a: Analysis) -> Figure | None:
+def cold_start(a: Result) -> Figure | None:
     """Cold start time (and import time) per framework, from ergonomics.json."""
-    cs = (a.run.ergonomics or {}).get("cold_start")
-    if not isinstance(cs, dict) or not any(isinstance(cs.get(fw), dict) for fw in FRAMEWORK_COLOR):
+    if a.ergonomics is None:
         return None
+    cs = a.ergonomics.cold_start
     fig = Figure(figsize=(6.0, 3.6), dpi=DPI, layout="constrained")
     ax = fig.subplots()
-    fws = [fw for fw in FRAMEWORK_COLOR if isinstance(cs.get(fw), dict)]
+    fws = list(FRAMEWORK_COLOR)
     for i, fw in enumerate(fws):
-        d = cs[fw]
-        ax.bar(i - 0.2, float(d.get("median_s") or 0), 0.38, color=colour(fw), label=f"{fw}: start to first 200")
+        d = cs.of(fw)
+        ax.bar(i - 0.2, d.median_s, 0.38, color=colour(fw), label=f"{fw}: start to first 200")
         ax.bar(
             i + 0.2,
-            float(d.get("import_s") or 0),
+            d.import_s,
             0.38,
             color=colour(fw),
             alpha=0.45,
@@ -295,7 +289,7 @@ def cold_start(a: Analysis) -> Figure | None:
             edgecolor="white",
             label=f"{fw}: import only",
         )
-        samples = [float(s) for s in d.get("samples") or []]
+        samples = d.samples
         ax.scatter([i - 0.2] * len(samples), samples, color="#ff7043", s=12, zorder=3)
     ax.set_xticks(range(len(fws)), fws)
     ax.set_ylabel("seconds")
@@ -305,7 +299,7 @@ def cold_start(a: Analysis) -> Figure | None:
     return fig
 
 
-CHARTS: tuple[tuple[str, str, str, Callable[[Analysis], Figure | None]], ...] = (
+CHARTS: tuple[tuple[str, str, str, Callable[[Result], Figure | None]], ...] = (
     ("throughput", "Throughput vs concurrency", "Median requests/s over repeats; band = 95 % CI.", throughput),
     (
         "latency_percentiles",
@@ -341,7 +335,7 @@ CHARTS: tuple[tuple[str, str, str, Callable[[Analysis], Figure | None]], ...] = 
 )
 
 
-def render_charts(a: Analysis, out_dir: Path | None = None) -> dict[str, Chart]:
+def render_charts(a: Result, out_dir: Path | None = None) -> dict[str, Chart]:
     """Render every chart that has data; write charts/<name>.png under out_dir when given."""
     charts: dict[str, Chart] = {}
     for name, title, caption, make in CHARTS:

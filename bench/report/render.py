@@ -10,8 +10,19 @@ from typing import Any
 
 import jinja2
 
-from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
-from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, headline, seed_table
+from bench.analyse.analysis import analyse_dir
+from bench.analyse.result import GroupStats, NoiseFloor, Ratio, Result
+from bench.analyse.stats import MIN_REPEATS
+from bench.analyse.verdicts import (
+    SeedRow,
+    call_word,
+    decision_guide,
+    describe_ratio,
+    fmt_ci,
+    fmt_floor,
+    headline,
+    seed_table,
+)
 from bench.report.charts import FRAMEWORK_COLOR, Chart, render_charts
 from bench.runformat import atomic_write
 
@@ -20,6 +31,7 @@ SECTIONS = (
     ("headline", "Headline"),
     ("comparison", "The seed's table, measured"),
     ("performance", "Performance"),
+    ("noise", "Noise floor and decomposition"),
     ("setups", "Server setups"),
     ("ergonomics", "Ergonomics"),
     ("decision-guide", "Decision guide"),
@@ -27,6 +39,7 @@ SECTIONS = (
     ("methodology", "Environment and methodology"),
 )
 RAW_FILES = ("cell.json", "hdr.txt", "timeline.csv", "resources.csv", "server.log")
+# The curve percentiles the charts use are part of the analysis result (bench.analyse.result).
 
 
 def num(value: Any, digits: int = 1, unit: str = "") -> str:
@@ -55,7 +68,15 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=num, ci=ci_text, ratio=describe_ratio, p=fmt_p, ratio_ci=fmt_ci, tojson_pretty=_pretty, compact=_compact
+        num=num,
+        ci=ci_text,
+        ratio=describe_ratio,
+        call=call_word,
+        floor=fmt_floor,
+        ratio_ci=fmt_ci,
+        tojson_pretty=_pretty,
+        compact=_compact,
+        command=_command,
     )
     return env
 
@@ -75,46 +96,11 @@ def _command(value: Any) -> str:
     return re.sub(r"--port 0\b", "--port PORT", text)
 
 
-def _setups(a: Analysis) -> list[dict[str, Any]]:
-    meta_servers: dict[str, Any] = a.run.metadata.get("servers") or {}
-    summary = a.run.summary
-    rows = []
-    for name in a.run.servers or list(meta_servers):
-        s = meta_servers.get(name, {})
-        cells = summary[summary["server"] == name]
-        workers = sorted({int(w) for w in cells["workers"].dropna()}) or [s.get("workers", "—")]
-        rows.append(
-            {
-                "setup": name,
-                "framework": s.get("framework") or a.run.framework_of(name),
-                "command": _command(s.get("command")),
-                "workers": "/".join(map(str, workers)),
-                "worker_class": s.get("worker_class", "—"),
-                "threads": s.get("threads", "—"),
-                "keep_alive": s.get("keep_alive", "—"),
-                "db_driver": s.get("db_driver", "—"),
-                "http_client": s.get("http_client", "—"),
-                "pool": s.get("pool_size_per_worker", "—"),
-                "measured": name in a.servers,
-            }
-        )
-    return rows
-
-
-def _invalid(a: Analysis) -> list[dict[str, Any]]:
-    rows = []
-    for _, r in a.run.invalid.sort_values(["scenario", "server", "users", "repeat"]).iterrows():
-        cell = str(r["cell_id"])
-        files = [f for f in RAW_FILES if (a.run.cell_dir(cell) / f).exists()]
-        rows.append({"cell_id": cell, "reasons": str(r["invalid_reason"]).split(";"), "files": files})
-    return rows
-
-
-def _caveats(a: Analysis) -> list[str]:
-    meta = a.run.metadata
-    settings, placement, platform = meta.get("settings") or {}, meta.get("placement") or {}, meta.get("platform") or {}
+def _caveats(a: Result) -> list[str]:
+    meta = a.metadata
+    settings, placement, platform = meta.settings, meta.placement, meta.platform
     server_cpus = placement.get("server_cpus")
-    repeats = sorted({g.repeats for g in a.groups.values()})
+    repeats = a.repeats
     out = [
         "Closed-loop load: each Locust user sends its next request only after the previous answer, with no think "
         "time. A slower server therefore receives fewer requests, and tail latencies understate what open-loop "
@@ -125,26 +111,31 @@ def _caveats(a: Analysis) -> list[str]:
         f"(load generator {placement.get('loadgen_cpus', '?')}, DB {placement.get('db_cpus', '?')}). "
         "Absolute numbers do not transfer to other hardware; ratios transfer better, but not to many-core hosts.",
         f"Repeats per cell: {', '.join(map(str, repeats)) or '—'}; measured window {settings.get('duration_s', '?')} s "
-        f"after {settings.get('warmup_s', '?')} s warm-up, {meta.get('workers') or settings.get('workers', '?')} worker "
+        f"after {settings.get('warmup_s', '?')} s warm-up, {meta.workers or settings.get('workers', '?')} worker "
         "process(es) per "
         f"setup, DB pool budget {settings.get('pool_budget', '?')} connections in total.",
         "What the numbers do not say: behaviour under open-loop overload, with TLS or a reverse proxy in front, "
         "on other databases or drivers, with other worker counts, or for application code unlike ours. A "
-        "'not significant' result means this run could not tell the two apart — not that they are equal.",
+        "'no difference called' means this run could not tell the two apart — not that they are equal.",
     ]
     out.extend(_asymmetries(a))
-    if any(g.repeats < 3 for g in a.groups.values()):
+    if any(g.repeats < MIN_REPEATS for g in a.groups.values()):
         out.append(
-            "Some groups have fewer than 3 repeats: their throughput CI and tests use the per-second samples "
-            "within the cell(s), which ignore run-to-run variation (server restarts, cache state) and so are "
-            "too narrow; their latency ratios are untested."
+            f"Some groups have fewer than {MIN_REPEATS} valid repeats: they get no CI and no verdict. Per-second "
+            "samples inside one run are not independent (they share the server start, cache state and drift), so "
+            "they are never used as repeats; their spread is shown only as stability."
+        )
+    if a.noise is None:
+        out.append(
+            "This run has no A/A control pair (the same setup started twice), so its noise floor is unknown and no "
+            "difference is called."
         )
     return out
 
 
-def _asymmetries(a: Analysis) -> list[str]:
+def _asymmetries(a: Result) -> list[str]:
     """Differences between the measured setups that the stacks bring with them, read from metadata.servers."""
-    servers = {k: v for k, v in (a.run.metadata.get("servers") or {}).items() if k in a.servers}
+    servers = {k: v.model_dump() for k, v in a.metadata.servers.items() if k in a.servers and not k.endswith("~aa")}
     out = []
     for key, label in (
         ("db_driver", "DB driver"),
@@ -164,58 +155,96 @@ def _asymmetries(a: Analysis) -> list[str]:
 def _ratio_rows(ratios: list[Ratio]) -> list[dict[str, Any]]:
     by_key: dict[tuple[str, int, str, str], dict[str, Any]] = {}
     for r in ratios:
-        k = (r.scenario, r.users, r.fastapi.server, r.flask.server)
-        row = by_key.setdefault(k, {"scenario": k[0], "users": k[1], "fastapi": r.fastapi, "flask": r.flask})
+        k = (r.scenario, r.users, r.a.server, r.b.server)
+        row = by_key.setdefault(k, {"scenario": k[0], "users": k[1], "a": r.a, "b": r.b})
         row[r.metric] = r
     return list(by_key.values())
 
 
-def build_context(a: Analysis, charts: dict[str, Chart]) -> dict[str, Any]:
-    """Everything the report template shows, derived from the analysis."""
-    meta = a.run.metadata
+def build_context(a: Result, charts: dict[str, Chart]) -> dict[str, Any]:
+    """Everything the report template shows, read from the analysis result."""
     groups_by_scenario: dict[str, list[GroupStats]] = {s: [] for s in a.scenarios}
     for g in a.groups.values():
         groups_by_scenario[g.scenario].append(g)
     for gs in groups_by_scenario.values():
         gs.sort(key=lambda g: (a.servers.index(g.server), g.users))
-    erg = a.run.ergonomics
     return {
-        "run_id": a.run.run_id,
-        "meta": meta,
-        "platform": meta.get("platform") or {},
+        "run_id": a.run_id,
+        "meta": a.metadata.model_dump(),
+        "platform": a.metadata.platform,
         "sections": SECTIONS,
         "headline": headline(a),
         "seed_rows": seed_table(a),
         "charts": charts,
         "colors": FRAMEWORK_COLOR,
         "groups_by_scenario": groups_by_scenario,
-        "best_rows": _ratio_rows(list(a.best_ratios.values())),
-        "pair_rows": _ratio_rows(a.pair_ratios),
+        "best_rows": _ratio_rows(list(a.best.values())),
+        "pair_rows": _ratio_rows(a.pairs),
         "warnings": [(g, w) for g in a.groups.values() for w in g.warnings],
-        "setups": _setups(a),
-        "erg": erg,
-        "erg_loc_rows": _loc_rows(erg),
+        "noise": a.noise,
+        "noise_floor": a.noise_floor,
+        "decomposition": a.decomposition,
+        "fractions": a.baseline_fractions,
+        "setups": a.setups,
+        "erg": a.ergonomics.stored() if a.ergonomics else None,
+        "erg_loc_rows": _loc_rows(a),
         "guide": decision_guide(a),
         "caveats": _caveats(a),
-        "invalid": _invalid(a),
+        "invalid": a.invalid,
         "issues": a.consistency_issues,
-        "cells_total": len(a.run.summary),
-        "cells_valid": len(a.run.valid),
-        "files": [
-            f for f in ("summary.csv", "summary.json", "metadata.json", "ergonomics.json") if (a.run.path / f).exists()
-        ],
-        "valid_cells": [str(c) for c in a.run.valid["cell_id"]],
+        "cells_total": a.cells_total,
+        "cells_valid": len(a.valid_cells),
+        "files": a.files,
+        "valid_cells": a.valid_cells,
         "raw_files": RAW_FILES,
     }
 
 
-def _loc_rows(erg: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-    loc = (erg or {}).get("loc")
-    if not isinstance(loc, dict):
+def _loc_rows(a: Result) -> list[tuple[str, Any, Any]]:
+    if a.ergonomics is None:
         return []
-    fa, fl = loc.get("fastapi") or {}, loc.get("flask") or {}
+    fa, fl = a.ergonomics.loc.fastapi, a.ergonomics.loc.flask
     keys = [k for k in fa if k != "total"] + [k for k in fl if k not in fa and k != "total"] + ["total"]
     return [(k, fa.get(k), fl.get(k)) for k in keys]
+
+
+def _ratio_md(r: Ratio) -> str:
+    return f"{r.ratio:.2f}× | {fmt_ci(r.ci)} | {call_word(r)}: {r.reason}"
+
+
+def _noise_markdown(ctx: dict[str, Any]) -> list[str]:
+    """The A/A noise floor, the decomposition and the baseline fractions as Markdown tables."""
+    noise: NoiseFloor | None = ctx["noise"]
+    lines = ["", "## Noise floor (A/A control)", ""]
+    if noise is None:
+        lines.append("No A/A control pair in this run: the noise floor is unknown and no difference is called.")
+    else:
+        lines += [
+            f"{noise.control} ÷ {noise.setup} (the same setup started twice): {fmt_floor(noise.floor)}.",
+            "",
+            "| Scenario | Users | A/A ratio | 95 % CI |",
+            "|---" * 4 + "|",
+        ]
+        lines += [f"| {r.scenario} | {r.users} | {r.ratio:.3f}× | {fmt_ci(r.ci)} |" for r in noise.ratios]
+    lines += ["", "## Decomposition (throughput ratios, across repeats)", ""]
+    if ctx["decomposition"]:
+        lines += ["| Scenario | Users | Effect | Compared | Ratio | 95 % CI | Call |", "|---" * 7 + "|"]
+        for d in ctx["decomposition"]:
+            for e in d.effects:
+                lines.append(f"| {d.scenario} | {d.users} | {e.name} | {e.what} | {_ratio_md(e.ratio)} |")
+    else:
+        lines.append("Not measured: the run lacks the setups that separate framework from driver.")
+    lines += ["", "## What our app adds: each app ÷ its stack's baseline", ""]
+    if ctx["fractions"]:
+        lines += ["| Setup | Scenario | Users | rps ÷ baseline | 95 % CI | p99 ÷ baseline |", "|---" * 6 + "|"]
+        for f in ctx["fractions"]:
+            r = f.ratio
+            lines.append(
+                f"| {r.a.server} | {r.scenario} | {r.users} | {r.ratio:.2f}× | {fmt_ci(r.ci)} | {f.p99_ratio.ratio:.2f}× |"
+            )
+    else:
+        lines.append("Not measured: no baseline setup ran in this run.")
+    return lines
 
 
 def _markdown(ctx: dict[str, Any]) -> str:
@@ -240,6 +269,7 @@ def _markdown(ctx: dict[str, Any]) -> str:
             lines.append(
                 f"| {workload} | {r.scenario} | {r.users} | {describe_ratio(r.rps)} | {r.p99.ratio:.2f}× | {advice} |"
             )
+    lines += _noise_markdown(ctx)
     if ctx["invalid"]:
         lines += ["", f"{len(ctx['invalid'])} invalid cell(s) excluded — see report.html#methodology."]
     if ctx["issues"]:
@@ -251,7 +281,7 @@ def _markdown(ctx: dict[str, Any]) -> str:
 def build_report(run_dir: Path) -> Path:
     """Write report.html, report.md and charts/*.png into the run directory; return the HTML path."""
     run_dir = Path(run_dir)
-    analysis = analyse(load_run(run_dir))
+    analysis = analyse_dir(run_dir)
     charts = render_charts(analysis, run_dir / "charts")
     ctx = build_context(analysis, charts)
     html = environment().get_template("report.html.j2").render(**ctx)

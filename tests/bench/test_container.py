@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bench.cli import main
-from bench.drive.container import COMPOSE_PATH, compose_spec, render_compose, setup_argv
+from bench.drive.container import COMPOSE_PATH, compose_spec, render_compose, setup_argv, setup_sizing
 from bench.drive.postgres import SERVER_SETTINGS
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS
 
@@ -82,7 +82,7 @@ def test_app_commands_come_from_the_registry(compose: dict[str, Any]) -> None:
     listed = compose["x-setup-commands"]
     assert set(listed) == set(SETUPS)
     for name in SETUPS:
-        argv = SETUPS[name].command(host="0.0.0.0", port=8000, workers=1, threads=8)
+        argv = SETUPS[name].command(host="0.0.0.0", port=8000, sizing=setup_sizing(name, workers=1, threads=8, cpus=1))
         assert listed[name] == " ".join([Path(argv[0]).name, *argv[1:]])
 
 
@@ -95,7 +95,8 @@ def test_exec_runs_exactly_the_registry_command(
     monkeypatch.setenv("BENCH_POOL_BUDGET", "16")
     monkeypatch.delenv("DB_POOL_SIZE", raising=False)
     assert main(["exec", "flask-gunicorn-gthread", "--framework", "flask", "--port", "8000"]) == 0
-    expected = setup_argv("flask-gunicorn-gthread", host="0.0.0.0", port=8000, workers=4, threads=8)
+    sizing = setup_sizing("flask-gunicorn-gthread", workers=4, threads=8)
+    expected = setup_argv("flask-gunicorn-gthread", host="0.0.0.0", port=8000, sizing=sizing)
     assert calls == [("gunicorn", expected)]
     assert os.environ["DB_POOL_SIZE"] == "4"  # 16 connections over 4 workers, as the harness splits them
     monkeypatch.delenv("DB_POOL_SIZE")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyse.analysis import analyse, load_run
+from bench.analyse.analysis import analyse_dir
 from bench.analyse.verdicts import seed_table
 from bench.report.render import SECTIONS, build_report
 from tests.support import fake_run
@@ -80,11 +80,11 @@ def test_invalid_cells_are_listed_with_reasons(report: Path) -> None:
 
 
 def test_numbers_come_from_the_run(report: Path) -> None:
-    a = analyse(load_run(report.parent))
+    a = analyse_dir(report.parent)
     text = html.unescape(report.read_text())
-    up = a.best_ratios[("upstream", 16, "rps")]
-    assert f"{up.fastapi.rps_median:,.0f} rps" in text
-    assert f"{up.flask.rps_median:,.0f} rps" in text
+    up = a.best[("upstream", 16, "rps")]
+    assert f"{up.a.rps_median:,.0f} rps" in text
+    assert f"{up.b.rps_median:,.0f} rps" in text
     assert f"{up.ratio:.2f}×" in text
     assert "Fixture CPU @ 2.0GHz" in text
     assert "2 cores" in text
@@ -92,6 +92,33 @@ def test_numbers_come_from_the_run(report: Path) -> None:
     assert verdicts["OpenAPI docs"] == "supported"  # fixture: automatic vs 60 hand-written lines
     assert verdicts["Performance"] == "partly"  # fixture: faster on upstream/item, slower on order
     assert verdicts["Type hints"] == "supported"
+
+
+def test_noise_floor_decomposition_and_baselines_are_shown(tmp_path: Path) -> None:
+    servers = (*fake_run.DEFAULT_SERVERS, "fastapi-uvicorn-sync", "baseline-fastapi-async", "baseline-flask-sync")
+    run_dir = fake_run.make_run(tmp_path, servers=servers, scenarios=("item", "upstream"), users=(16,))
+    a = analyse_dir(run_dir)
+    assert a.noise_floor is not None
+    text = html.unescape(build_report(run_dir).read_text())
+    md = (run_dir / "report.md").read_text()
+    floor = f"A/A noise floor {a.noise_floor:.1%}"
+    assert floor in text
+    assert floor in md
+    # the floor stands next to every verdict: each measured headline sentence and each guide row carries it
+    verdict_lines = [line for line in md.splitlines() if line.startswith("- ") and "users)" in line]
+    verdict_lines += [line for line in md.splitlines() if "across repeats;" in line]
+    assert len(verdict_lines) >= 4
+    assert all(floor in line for line in verdict_lines)
+    for effect in ("framework", "driver", "total"):
+        assert f"| item | 16 | {effect} |" in md
+    item = next(d for d in a.decomposition if d.scenario == "item")
+    assert f"{item.effects[0].ratio.ratio:.2f}×" in text
+    fraction = next(
+        f for f in a.baseline_fractions if f.ratio.a.server == "fastapi-uvicorn" and f.ratio.scenario == "item"
+    )
+    assert f"| fastapi-uvicorn | item | 16 | {fraction.ratio.ratio:.2f}× |" in md
+    assert 'id="decomposition"' in text
+    assert 'id="baselines"' in text
 
 
 def test_user_strings_are_escaped(report: Path) -> None:
@@ -106,9 +133,10 @@ def test_report_without_ergonomics_says_not_measured(tmp_path: Path) -> None:
     text = build_report(run_dir).read_text()
     assert "not measured" in text
     assert "no <code>ergonomics.json</code>" in text
-    rows = {r.feature: r.verdict for r in seed_table(analyse(load_run(run_dir)))}
+    rows = {r.feature: r.verdict for r in seed_table(analyse_dir(run_dir))}
     assert rows["Type hints"] == rows["OpenAPI docs"] == rows["Learning curve"] == "not measured"
-    assert "per-second samples within the cell" in text  # the < 3 repeats caveat
+    assert "fewer than 3 valid repeats: they get no CI and no verdict" in text  # the < 3 repeats caveat
+    assert rows["Performance"] == "not measured"  # one repeat per cell: no verdict at all
 
 
 def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
@@ -125,7 +153,7 @@ def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
 
 
 def test_run_without_valid_cells_or_metadata_still_renders(tmp_path: Path) -> None:
-    cells = [f"{s}__health__u8__r1" for s in fake_run.DEFAULT_SERVERS]
+    cells = [f"{s}__health__u8__r1" for s in (*fake_run.DEFAULT_SERVERS, "fastapi-uvicorn~aa")]
     run_dir = fake_run.make_run(tmp_path, users=(8,), repeats=1, scenarios=("health",), not_run=cells)
     (run_dir / "metadata.json").unlink()
     text = html.unescape(build_report(run_dir).read_text())

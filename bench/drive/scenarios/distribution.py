@@ -41,20 +41,6 @@ def _register_recorder_sink(environment: Any, **_: Any) -> None:
     runner.register_message(RECORDER_MESSAGE, _write)
 
 
-def window_start(environment: Any, warmup_s: float) -> float:
-    """When the measured window opens: the master's moment on every worker, so all windows coincide."""
-    options = environment.parsed_options
-    kind = type(environment.runner).__name__
-    master_start = getattr(options, "bench_window_start", None)
-    if kind == "WorkerRunner" and master_start:
-        return float(master_start)  # clocks of remote machines must agree (NTP), as for any distributed timing
-    start = time.time() + warmup_s
-    if kind == "MasterRunner" and options is not None:
-        # Locust sends the master's parsed options, this one included, to the workers with every spawn message.
-        options.bench_window_start = start
-    return start
-
-
 _cpu_marks: dict[str, tuple[float, float]] = {}
 
 
@@ -63,16 +49,12 @@ def _mark_cpu(name: str) -> None:
     _cpu_marks[name] = (time.time(), times.user + times.system)
 
 
-@events.test_start.add_listener
-def _time_worker_cpu(environment: Any, **_: Any) -> None:
-    # A worker measures its own CPU over the window: the harness cannot sample a worker on another machine.
-    options = environment.parsed_options
-    if options is None or type(environment.runner).__name__ != "WorkerRunner":
-        return
+def time_worker_cpu(window: tuple[float, float]) -> None:
+    """On a worker: measure its own CPU over the window (the harness cannot sample a worker on another machine)."""
     _cpu_marks.clear()
-    start = window_start(environment, options.bench_warmup)
+    start, end = window
     gevent.spawn_later(max(0.0, start - time.time()), _mark_cpu, "start")
-    gevent.spawn_later(max(0.0, start + options.bench_duration - time.time()), _mark_cpu, "end")
+    gevent.spawn_later(max(0.0, end - time.time()), _mark_cpu, "end")
 
 
 def worker_cpu_pct() -> float | None:
