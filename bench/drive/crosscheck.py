@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.drive.schedule import base_setup
+from bench.drive.schedule import base_setup, control_of
 from bench.drive.servers import SETUPS, RunningServer
 
 if TYPE_CHECKING:
@@ -169,6 +169,8 @@ def attach(runner: Runner, *, install: bool = True) -> None:
         )
         if check is None or cell.scenario not in SCENARIO_PATHS or cell.repeat != 1 or not row["requests"]:
             return
+        if control_of(cell.server):
+            return  # an A/A control copy runs the same setup, already cross-checked
         no_keep_alive = SETUPS[base_setup(cell.server)].keep_alive.startswith("none")
         try:
             r = check.measure(

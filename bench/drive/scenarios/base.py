@@ -54,7 +54,9 @@ def _open_window(environment: Environment, **_: Any) -> None:
     if runner is not None and type(runner).__name__ == "MasterRunner":
         # Workers start later (when the spawn message reaches them): they adopt the master's window and clock
         # origin, so no worker's window outlives the quit below and all share one send schedule.
-        runner.send_message("bench_window", {"t0": _recorder.t0})
+        # A remote worker's own options are defaults until the spawn: the window's lengths travel with it.
+        window = {"t0": _recorder.t0, "warmup": options.bench_warmup, "duration": options.bench_duration}
+        runner.send_message("bench_window", window)
     if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
         # The test ends a little after the window, timed from the same event that opened it (Locust's own
         # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
@@ -68,9 +70,7 @@ def _listen_for_window(environment: Environment, **_: Any) -> None:
     if runner is not None and type(runner).__name__ == "WorkerRunner":
 
         def adopt(environment: Environment, msg: Any, **_: Any) -> None:
-            options = environment.parsed_options
-            if options is not None:
-                _recorder.share(float(msg.data["t0"]), options.bench_warmup, options.bench_duration)
+            _recorder.share(float(msg.data["t0"]), float(msg.data["warmup"]), float(msg.data["duration"]))
 
         runner.register_message("bench_window", adopt)
 
