@@ -34,6 +34,16 @@ def test_the_master_command_waits_for_its_workers(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_an_open_loop_master_interleaves_the_paced_users_over_its_workers(tmp_path: Path) -> None:
+    cmd = _spec("http://127.0.0.1:1", processes=1, rate=200.0, workers=3).command(tmp_path)
+    # Every worker takes its own slots of the one schedule: the slot lattice spans the workers, not --processes.
+    assert cmd[cmd.index("--bench-rate") + 1 : cmd.index("--bench-processes") + 2] == [
+        "200.0",
+        "--bench-processes",
+        "3",
+    ]
+
+
 def test_master_and_two_workers_merge_counts_and_histograms_exactly(
     live_servers: dict[Framework, RunningServer], tmp_path: Path
 ) -> None:
