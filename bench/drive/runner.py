@@ -34,14 +34,7 @@ from bench.drive.processes import stop_signals_as_interrupt
 from bench.drive.progress import cell_progress
 from bench.drive.rundir import link_latest, new_run_dir, server_metadata
 from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
-from bench.drive.servers import (
-    SETUPS,
-    RunningServer,
-    ServerConfig,
-    ServerStartError,
-    Sizing,
-    free_port,
-)
+from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStartError, Sizing, free_port
 from bench.drive.verify import ScenarioStatements, SetupVerification, reference_of, verify_setup
 from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
 from bench.registry import WRITE_SCENARIOS
