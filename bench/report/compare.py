@@ -16,7 +16,7 @@ from rich.table import Table
 from bench.analyse import stats
 from bench.analyse.analysis import GroupStats, comparison_samples, group_stats
 from bench.analyse.rundata import SCENARIO_ORDER, SETUP_ORDER, GroupKey, Run, load_run
-from bench.report.charts import FRAMEWORK_COLOR
+from bench.report.chartkit import FRAMEWORK_COLOR
 from bench.report.render import environment
 
 PACKAGES = ("fastapi", "flask", "starlette", "werkzeug", "sqlalchemy", "uvicorn", "gunicorn")

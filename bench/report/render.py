@@ -10,20 +10,29 @@ from typing import Any
 
 import jinja2
 
+from bench.analyse.advise import Advice
 from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
-from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, headline, seed_table
-from bench.report.charts import FRAMEWORK_COLOR, Chart, render_charts
+from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, seed_table
+from bench.report import answer, facts, method
+from bench.report.adapt import noise_floor
+from bench.report.chartkit import FRAMEWORK_COLOR, Chart
+from bench.report.gallery import render_charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECTIONS = (
-    ("headline", "Headline"),
-    ("comparison", "The seed's table, measured"),
-    ("performance", "Performance"),
-    ("setups", "Server setups"),
+    ("answer", "Answer"),
+    ("where", "Where it comes from"),
+    ("methodology", "Method"),
+    ("workload", "Your workload"),
+    ("comparison", "Seed table"),
+    ("performance", "Latency & throughput"),
+    ("overload", "Under overload"),
+    ("efficiency", "Cost"),
+    ("setups", "Setups"),
     ("ergonomics", "Ergonomics"),
-    ("decision-guide", "Decision guide"),
-    ("how-to-read", "How to read this"),
-    ("methodology", "Environment and methodology"),
+    ("decision-guide", "Guide"),
+    ("how-to-read", "Caveats"),
+    ("environment", "Environment & invalid cells"),
 )
 RAW_FILES = ("cell.json", "hdr.txt", "timeline.csv", "resources.csv", "server.log")
 
@@ -109,57 +118,6 @@ def _invalid(a: Analysis) -> list[dict[str, Any]]:
     return rows
 
 
-def _caveats(a: Analysis) -> list[str]:
-    meta = a.run.metadata
-    settings, placement, platform = meta.get("settings") or {}, meta.get("placement") or {}, meta.get("platform") or {}
-    server_cpus = placement.get("server_cpus")
-    repeats = sorted({g.repeats for g in a.groups.values()})
-    out = [
-        "Closed-loop load: each Locust user sends its next request only after the previous answer, with no think "
-        "time. A slower server therefore receives fewer requests, and tail latencies understate what open-loop "
-        "traffic (arrivals independent of answers) would see (coordinated omission).",
-        f"One machine: {platform.get('cores', '?')} cores ({platform.get('cpu_model', 'unknown CPU')}) shared by "
-        f"the server, the load generator, PostgreSQL and the upstream stub; the server was pinned to CPU(s) "
-        f"{server_cpus if server_cpus is not None else 'not recorded'} "
-        f"(load generator {placement.get('loadgen_cpus', '?')}, DB {placement.get('db_cpus', '?')}). "
-        "Absolute numbers do not transfer to other hardware; ratios transfer better, but not to many-core hosts.",
-        f"Repeats per cell: {', '.join(map(str, repeats)) or '—'}; measured window {settings.get('duration_s', '?')} s "
-        f"after {settings.get('warmup_s', '?')} s warm-up, {meta.get('workers') or settings.get('workers', '?')} worker "
-        "process(es) per "
-        f"setup, DB pool budget {settings.get('pool_budget', '?')} connections in total.",
-        "What the numbers do not say: behaviour under open-loop overload, with TLS or a reverse proxy in front, "
-        "on other databases or drivers, with other worker counts, or for application code unlike ours. A "
-        "'not significant' result means this run could not tell the two apart — not that they are equal.",
-    ]
-    out.extend(_asymmetries(a))
-    if any(g.repeats < 3 for g in a.groups.values()):
-        out.append(
-            "Some groups have fewer than 3 repeats: their throughput CI and tests use the per-second samples "
-            "within the cell(s), which ignore run-to-run variation (server restarts, cache state) and so are "
-            "too narrow; their latency ratios are untested."
-        )
-    return out
-
-
-def _asymmetries(a: Analysis) -> list[str]:
-    """Differences between the measured setups that the stacks bring with them, read from metadata.servers."""
-    servers = {k: v for k, v in (a.run.metadata.get("servers") or {}).items() if k in a.servers}
-    out = []
-    for key, label in (
-        ("db_driver", "DB driver"),
-        ("http_client", "Upstream HTTP client"),
-        ("keep_alive", "HTTP keep-alive"),
-        ("threads", "Threads"),
-    ):
-        values = {name: s.get(key) for name, s in servers.items()}
-        if len({str(v) for v in values.values()}) > 1:
-            detail = ", ".join(f"{name}: {v}" for name, v in values.items())
-            out.append(
-                f"{label} differs between setups ({detail}); part of any difference is due to it, not to the framework."
-            )
-    return out
-
-
 def _ratio_rows(ratios: list[Ratio]) -> list[dict[str, Any]]:
     by_key: dict[tuple[str, int, str, str], dict[str, Any]] = {}
     for r in ratios:
@@ -169,7 +127,7 @@ def _ratio_rows(ratios: list[Ratio]) -> list[dict[str, Any]]:
     return list(by_key.values())
 
 
-def build_context(a: Analysis, charts: dict[str, Chart]) -> dict[str, Any]:
+def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = facts.DEFAULT_P99_MS) -> dict[str, Any]:
     """Everything the report template shows, derived from the analysis."""
     meta = a.run.metadata
     groups_by_scenario: dict[str, list[GroupStats]] = {s: [] for s in a.scenarios}
@@ -178,12 +136,22 @@ def build_context(a: Analysis, charts: dict[str, Chart]) -> dict[str, Any]:
     for gs in groups_by_scenario.values():
         gs.sort(key=lambda g: (a.servers.index(g.server), g.users))
     erg = a.run.ergonomics
+    results = facts.scenario_results(a, p99_ms)
+    floor = noise_floor(a)
     return {
         "run_id": a.run.run_id,
         "meta": meta,
         "platform": meta.get("platform") or {},
         "sections": SECTIONS,
-        "headline": headline(a),
+        "p99_ms": p99_ms,
+        "results": results,
+        "sentences": [(r, answer.sentence(r, floor, p99_ms)) for r in results],
+        "choices": answer.choices(results, facts.ergonomic_extras(erg)),
+        "ties": answer.ties(results),
+        "tally": answer.tally(results),
+        "noise_floor": floor,
+        "method_rows": method.methodology(a),
+        "mixes": [(n, m, _advice_row(x)) for n, m, x in facts.typical_mixes(a, p99_ms)],
         "seed_rows": seed_table(a),
         "charts": charts,
         "colors": FRAMEWORK_COLOR,
@@ -195,7 +163,7 @@ def build_context(a: Analysis, charts: dict[str, Chart]) -> dict[str, Any]:
         "erg": erg,
         "erg_loc_rows": _loc_rows(erg),
         "guide": decision_guide(a),
-        "caveats": _caveats(a),
+        "caveats": method.caveats(a),
         "invalid": _invalid(a),
         "issues": a.consistency_issues,
         "cells_total": len(a.run.summary),
@@ -208,6 +176,22 @@ def build_context(a: Analysis, charts: dict[str, Chart]) -> dict[str, Any]:
     }
 
 
+def _advice_row(advice: Advice | str) -> dict[str, Any]:
+    """A 'your workload' row: verdict, capacities with CIs and the setup to run, or why there is none."""
+    if isinstance(advice, str):
+        return {"verdict": advice, "cells": []}
+    cells = [
+        (
+            fw,
+            advice.best.get(fw, "—"),
+            num(advice.capacity.get(fw), 0),
+            ci_text(advice.capacity_ci.get(fw), 0),
+        )
+        for fw in ("fastapi", "flask")
+    ]
+    return {"verdict": advice.verdict, "cells": cells}
+
+
 def _loc_rows(erg: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     loc = (erg or {}).get("loc")
     if not isinstance(loc, dict):
@@ -218,10 +202,12 @@ def _loc_rows(erg: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
 
 
 def _markdown(ctx: dict[str, Any]) -> str:
-    lines = [f"# FastAPI vs Flask — run `{ctx['run_id']}`", ""]
-    p = ctx["platform"]
-    lines += [f"Machine: {p.get('cpu_model', '?')}, {p.get('cores', '?')} cores, {p.get('memory_gb', '?')} GB.", ""]
-    lines += [f"- {s}" for s in ctx["headline"]] + ["", "## The seed's table, measured", ""]
+    lines = [f"# FastAPI vs Flask — run `{ctx['run_id']}`", "", f"**Scenarios won:** {ctx['tally']}.", ""]
+    lines += [f"- {text}" for _, text in ctx["sentences"]] + [""]
+    lines += [f"- **{c.text}**" for c in ctx["choices"]] + ([f"- {ctx['ties']}"] if ctx["ties"] else [])
+    lines += ["", "## How it was measured", "", "| Aspect | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in ctx["method_rows"]]
+    lines += ["", "## The seed's table, measured", ""]
     lines += [
         "| Feature | Seed: FastAPI | Measured FastAPI | Seed: Flask | Measured Flask | Verdict |",
         "|---" * 6 + "|",
@@ -240,19 +226,19 @@ def _markdown(ctx: dict[str, Any]) -> str:
                 f"| {workload} | {r.scenario} | {r.users} | {describe_ratio(r.rps)} | {r.p99.ratio:.2f}× | {advice} |"
             )
     if ctx["invalid"]:
-        lines += ["", f"{len(ctx['invalid'])} invalid cell(s) excluded — see report.html#methodology."]
+        lines += ["", f"{len(ctx['invalid'])} invalid cell(s) excluded — see report.html#environment."]
     if ctx["issues"]:
         lines += ["", "**Setup differences:** " + "; ".join(ctx["issues"])]
     lines += ["", "Full report with charts and methodology: [report.html](report.html)", ""]
     return "\n".join(lines)
 
 
-def build_report(run_dir: Path) -> Path:
+def build_report(run_dir: Path, *, p99_ms: float = facts.DEFAULT_P99_MS) -> Path:
     """Write report.html, report.md and charts/*.png into the run directory; return the HTML path."""
     run_dir = Path(run_dir)
     analysis = analyse(load_run(run_dir))
-    charts = render_charts(analysis, run_dir / "charts")
-    ctx = build_context(analysis, charts)
+    charts = render_charts(analysis, run_dir / "charts", slo_ms=p99_ms)
+    ctx = build_context(analysis, charts, p99_ms=p99_ms)
     html = environment().get_template("report.html.j2").render(**ctx)
     out = run_dir / "report.html"
     tmp = out.with_suffix(".html.tmp")
@@ -262,6 +248,11 @@ def build_report(run_dir: Path) -> Path:
     return out
 
 
-def report_main(run_dir: Path) -> Path:
-    """CLI entry point: build the report of run_dir and return its path."""
-    return build_report(run_dir)
+def report_main(run_dir: Path, *, screenshots: bool = False) -> Path:
+    """CLI entry point: build the report of run_dir (and its first-screen screenshot) and return its path."""
+    out = build_report(run_dir)
+    if screenshots:
+        from bench.report.screenshot import first_screen
+
+        first_screen(out, Path(run_dir) / "screenshots" / "first-screen.png")
+    return out

@@ -16,6 +16,7 @@ import pytest
 from bench.analyse.analysis import analyse, load_run
 from bench.analyse.verdicts import seed_table
 from bench.report.render import SECTIONS, build_report, report_main
+from bench.report.screenshot import first_screen
 
 SECTION_IDS = [sid for sid, _ in SECTIONS]
 INVALID = {"flask-gunicorn-gthread__upstream__u4__r1": 'error rate 3.1% > 0.1% ({"502": 31})'}
@@ -33,8 +34,7 @@ def test_report_files_are_written(report: Path) -> None:
     assert report == run_dir / "report.html"
     assert (run_dir / "report.md").read_text().startswith("# FastAPI vs Flask")
     pngs = {p.stem for p in (run_dir / "charts").glob("*.png")}
-    assert {"throughput", "latency_percentiles", "latency_distribution", "cpu_efficiency", "rss_per_worker"} <= pngs
-    assert "cold_start" in pngs
+    assert {"effects", "throughput", "overload", "cpu_efficiency", "memory", "cold_start"} <= pngs
 
 
 def test_every_section_and_the_comparison_table_exist(report: Path) -> None:
@@ -121,18 +121,27 @@ def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
     text = build_report(run_dir).read_text()
     for sid in SECTION_IDS:
         assert f'id="{sid}"' in text
-    assert "Write path (order): not measured in this run" in html.unescape(text)
+    words = _words(text)
+    assert (
+        "order (Write-heavy): not measured — 2 invalid cell(s): server failed to start: boom; verification failed: 500"
+        in words
+    )
 
 
 def test_run_without_valid_cells_or_metadata_still_renders(tmp_path: Path) -> None:
     cells = [f"{s}__health__u8__r1" for s in fake_run.SERVERS]
     run_dir = fake_run.make_run(tmp_path, users=(8,), repeats=1, scenarios=("health",), not_run=cells)
     (run_dir / "metadata.json").unlink()
-    text = html.unescape(build_report(run_dir).read_text())
-    assert "DB-bound read (list/item): not measured in this run" in text
+    text = _words(build_report(run_dir).read_text())
+    assert "health (CPU-light API): not measured — 4 invalid cell(s): not run: interrupted" in text
     assert "not enough valid data in this run" in text
     assert text.count("not run: interrupted") >= len(cells)  # each invalid cell is listed (the guide may quote it too)
     assert "not measured" in (run_dir / "report.md").read_text()
+
+
+def _words(page: str) -> str:
+    """The page's text without tags, as a reader sees it."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 @pytest.mark.timeout(900)
@@ -145,6 +154,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     dom = subprocess.run(
         [browser, "--headless", "--disable-gpu", "--no-sandbox", "--disable-background-networking",
          "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+         "--window-size=1366,768",
          "--dump-dom", probe.as_uri()],
         capture_output=True, text=True, timeout=180, check=True,
     ).stdout  # fmt: skip
@@ -157,6 +167,30 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert result["violations"] == []
     assert set(SECTION_IDS) <= set(result["sections"])
     assert result["table_rows"] == 6
+    # The first 768 px of the page (at 1366 px wide) name every scenario of the run with a verdict.
+    scenarios = load_run(report.parent).scenarios
+    first = {s["scenario"]: s for s in result["first_screen"]}
+    assert set(scenarios) <= set(first)
+    for scenario in scenarios:
+        line = first[scenario]
+        assert line["bottom"] <= 768, line
+        assert re.search(VERDICT, line["text"]), line
+    assert result["choices_bottom"] <= 768
+    # No table (every <details> opened) is wider than the viewport, and nothing scrolls sideways.
+    assert result["window"][0] == 1366
+    assert result["too_wide"] == [], result["too_wide"]
+    assert result["page_width"] <= result["viewport"]
+    shot = first_screen(report, report.parent / "screenshots" / "first-screen.png")
+    assert _png_size(shot) == (1366, 768)
+
+
+VERDICT = r"\): (FastAPI faster|Flask faster|tie|untested|not measured) — "
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 PROBE = """<script>
@@ -171,7 +205,18 @@ window.addEventListener("load", () => {
     violations: window.__violations,
     sections: Array.from(document.querySelectorAll("section[id]")).map(s => s.id),
     table_rows: document.querySelectorAll("#seed-comparison tbody tr").length,
+    first_screen: Array.from(document.querySelectorAll("#answer li[data-scenario]")).map(li => ({
+      scenario: li.dataset.scenario, bottom: li.getBoundingClientRect().bottom, text: li.textContent})),
+    choices_bottom: Math.max(...Array.from(document.querySelectorAll("#answer .choose p")).map(
+      p => p.getBoundingClientRect().bottom)),
+    window: [window.innerWidth, window.innerHeight],
+    viewport: document.documentElement.clientWidth,
   };
+  document.querySelectorAll("details").forEach(d => { d.open = true; });
+  out.too_wide = Array.from(document.querySelectorAll("table")).filter(
+    t => t.getBoundingClientRect().right > out.viewport || t.scrollWidth > t.clientWidth + 1
+  ).map(t => (t.id || t.closest("section").id) + ": " + Math.round(t.getBoundingClientRect().right) + " px");
+  out.page_width = document.documentElement.scrollWidth;
   const pre = document.createElement("pre");
   pre.id = "probe-result";
   pre.textContent = JSON.stringify(out);
