@@ -194,7 +194,7 @@ def decomposition_rows(a: Analysis, floor: float | None) -> list[Effect]:
         best = {st: _best(g for g in here if stack_of(a, g.server) == st) for st in STACKS}
         for label, first, second, fav in (
             ("framework: FastAPI ÷ Flask, both sync driver", "fastapi-sync", "flask-sync", ("fastapi", "flask")),
-            ("driver: async ÷ sync, both FastAPI", "fastapi-async", "fastapi-sync", ("fastapi", "fastapi")),
+            ("driver: async ÷ sync, both FastAPI", "fastapi-async", "fastapi-sync", ("async", "sync")),
         ):
             x, y = best[first], best[second]
             if x is None or y is None:
@@ -202,9 +202,7 @@ def decomposition_rows(a: Analysis, floor: float | None) -> list[Effect]:
             r = ratio(x, y, "rps")
             lo, hi = r.ci if r.ci else (None, None)
             sig = bool(r.significant) and (floor is None or abs(r.ratio - 1) > floor)
-            favours = (fav[0] if r.ratio > 1 else fav[1]) if sig and fav[0] != fav[1] else None
-            if sig and fav[0] == fav[1]:
-                favours = "fastapi"
+            favours = (fav[0] if r.ratio > 1 else fav[1]) if sig else None
             out.append(Effect(f"{scenario} · {label}", r.ratio, lo, hi, favours))
     return out
 

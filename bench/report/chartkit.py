@@ -30,6 +30,8 @@ HUES: dict[str, tuple[str, ...]] = {
     "flask": ("#bf360c", "#f4511e", "#8d2a0b", "#ff8a65", "#e64a19"),
 }
 FRAMEWORK_COLOR = {fw: shades[0] for fw, shades in HUES.items()}
+# Sides that are not a framework (the driver rows of the decomposition): a third hue, never teal or orange.
+SIDE_COLOR = {**FRAMEWORK_COLOR, "async": "#4527a0", "sync": "#9575cd"}
 NEUTRAL = "#9e9e9e"
 INVALID_COLOR = "#6d4c41"
 MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -120,8 +122,8 @@ class Palette:
 
 
 def colour(framework: str) -> str:
-    """The framework's main colour (used for significance by direction)."""
-    return FRAMEWORK_COLOR.get(framework, NEUTRAL)
+    """The main colour of a framework (or of a decomposition side), used for significance by direction."""
+    return SIDE_COLOR.get(framework, NEUTRAL)
 
 
 def short(reason: str) -> str:
@@ -149,7 +151,8 @@ def panels_grid(n: int, *, per_row: int = 3, width: float = 4.2, height: float =
 def legend_below(fig: Figure, handles: Sequence[Line2D]) -> None:
     """The legend under the panels, never over data."""
     if handles:
-        fig.legend(handles=list(handles), loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
+        ncol = max(1, min(4, len(handles), int(fig.get_figwidth() / 2.4)))
+        fig.legend(handles=list(handles), loc="outside lower center", ncol=ncol, frameon=False)
 
 
 def mark_invalid(ax: Axes, x: float, reason: str, *, row: int = 0, vertical: bool = True) -> None:

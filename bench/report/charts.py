@@ -34,6 +34,12 @@ from bench.report.chartkit import (
 
 Drawn = tuple[Figure, str]
 OVERLOAD_PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+SIDE_LABEL = {
+    "fastapi": "significant, favours FastAPI",
+    "flask": "significant, favours Flask",
+    "async": "significant, async driver faster",
+    "sync": "significant, sync driver faster",
+}
 
 
 def _plot_series(ax: Axes, s: Series, palette: Palette, *, xs_of: dict[float, float] | None = None) -> None:
@@ -189,11 +195,10 @@ def forest(effects: Sequence[Effect], *, title: str, left: str, right: str, nois
     ax.set_title(title, fontweight="bold")
     ax.set_xlabel(f"← {left}          ratio (log scale)          {right} →")
     ax.grid(alpha=0.3, axis="x")
-    handles = [
-        Line2D([], [], color=colour("fastapi"), marker="o", linestyle="-", label="significant, favours FastAPI"),
-        Line2D([], [], color=colour("flask"), marker="o", linestyle="-", label="significant, favours Flask"),
-        Line2D([], [], color=NEUTRAL, marker="o", markerfacecolor="white", linestyle="-", label="not significant"),
-    ]
+    shown = [k for k in SIDE_LABEL if any(e.favours == k for e in effects)]
+    handles = [Line2D([], [], color=colour(k), marker="o", linestyle="-", label=SIDE_LABEL[k]) for k in shown]
+    handles.append(Line2D([], [], color=NEUTRAL, marker="o", markerfacecolor="white", linestyle="-",
+                          label="not significant"))  # fmt: skip
     if noise_floor:
         handles.append(Line2D([], [], color="#dddddd", linewidth=8, label=f"A/A noise floor ±{noise_floor:.1%}"))
     legend_below(fig, handles)

@@ -12,7 +12,17 @@ import jinja2
 
 from bench.analyse.advise import Advice
 from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
-from bench.analyse.verdicts import SeedRow, decision_guide, describe_ratio, fmt_ci, fmt_p, seed_table
+from bench.analyse.verdicts import (
+    SeedRow,
+    async_words,
+    core_loc,
+    decision_guide,
+    describe_ratio,
+    fmt_ci,
+    fmt_p,
+    openapi_split,
+    seed_table,
+)
 from bench.report import answer, facts, method
 from bench.report.adapt import noise_floor
 from bench.report.chartkit import FRAMEWORK_COLOR, Chart
@@ -62,6 +72,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["async_words"] = async_words
     env.filters.update(
         num=num, ci=ci_text, ratio=describe_ratio, p=fmt_p, ratio_ci=fmt_ci, tojson_pretty=_pretty, compact=_compact
     )
@@ -162,6 +173,8 @@ def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = fact
         "setups": _setups(a),
         "erg": erg,
         "erg_loc_rows": _loc_rows(erg),
+        "openapi_split": {fw: openapi_split(erg, fw) for fw in ("fastapi", "flask")},
+        "core_loc": {fw: core_loc(erg, fw) for fw in ("fastapi", "flask")},
         "guide": decision_guide(a),
         "caveats": method.caveats(a),
         "invalid": _invalid(a),

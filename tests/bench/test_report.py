@@ -14,7 +14,7 @@ import fake_run  # registered by tests/bench/conftest.py
 import pytest
 
 from bench.analyse.analysis import analyse, load_run
-from bench.analyse.verdicts import seed_table
+from bench.analyse.verdicts import decision_guide, seed_table
 from bench.report.render import SECTIONS, build_report, report_main
 from bench.report.screenshot import first_screen
 
@@ -240,3 +240,22 @@ def _chromium() -> str:
     if path is None:
         pytest.skip("apt-get installed chromium but no `chromium` binary is on PATH")
     return path
+
+
+def test_words_follow_the_numbers(report: Path) -> None:
+    a = analyse(load_run(report.parent))
+    guide = {workload: advice for workload, advice, _ in decision_guide(a)}
+    # fixture: item FastAPI 1.2× (significant), list 1.0× (not): not "mixed", but which way it leans
+    assert guide["DB-bound read"] == "leans FastAPI: significantly faster on item; no detectable difference on list"
+    rows = {r.feature: r for r in seed_table(a)}
+    assert rows["Async support"].measured_fastapi.startswith("async def routes on the event loop")
+    assert "native: True" not in rows["Async support"].measured_fastapi
+    assert "0 lines in an OpenAPI module + 0 doc-only lines" in rows["OpenAPI docs"].measured_fastapi
+    assert "60 lines in an OpenAPI module + 0 doc-only lines" in rows["OpenAPI docs"].measured_flask
+    assert rows["Type hints"].measured_fastapi.startswith("FastAPI reads view annotations: 12 of 12 request inputs")
+    assert rows["Type hints"].measured_flask.startswith("Flask ignores view annotations")
+    assert "+ 150 emulating the contract's validation and OpenAPI" in rows["Learning curve"].measured_flask
+    text = _words(report.read_text())
+    assert "Choose FastAPI if your traffic is mostly upstream (I/O-bound upstream call: FastAPI 2.0" in text
+    assert "Choose Flask if your traffic is mostly order (Write-heavy: Flask 1.2" in text
+    assert "Either for list: no difference this run could detect." in text
