@@ -121,7 +121,7 @@ def _performance(a: Analysis) -> SeedRow:
     top = _top_rps(a)
     checks = tuple(
         Check(
-            f"FastAPI's best setup significantly faster on {r.scenario} at {r.users} users: {describe_ratio(r)}",
+            f"FastAPI's best setup significantly faster on {r.scenario} at {r.users} users: {short_ratio(r)}",
             r.favours == "fastapi" if r.significant is not None else None,
         )
         for r in top

@@ -155,12 +155,21 @@ def legend_below(fig: Figure, handles: Sequence[Line2D]) -> None:
         fig.legend(handles=list(handles), loc="outside lower center", ncol=ncol, frameon=False)
 
 
-def mark_invalid(ax: Axes, x: float, reason: str, *, row: int = 0, vertical: bool = True) -> None:
-    """An 'x' at the data coordinate x on the axis edge, with the reason written next to it."""
+def mark_invalid(
+    ax: Axes, x: float, reason: str, *, row: int = 0, vertical: bool = True, align: str = "center"
+) -> None:
+    """An 'x' at the data coordinate x on the axis edge, with the reason written next to it.
+
+    align: 'left' for a marker at the left end of the axis (text runs right), 'right' at the right end.
+    """
     if vertical:  # x is data, y is the axis bottom
         tr = blended_transform_factory(ax.transData, ax.transAxes)
-        ax.plot([x], [0.04 + 0.09 * row], marker="X", color=INVALID_COLOR, transform=tr, clip_on=False, ms=7)
-        ax.text(x, 0.08 + 0.09 * row, short(reason), transform=tr, fontsize=7, color=INVALID_COLOR, ha="center")
+        y = 0.04 + 0.09 * row
+        ax.plot([x], [y], marker="X", color=INVALID_COLOR, transform=tr, clip_on=False, ms=7)
+        shift = {"left": 6, "right": -6, "center": 0}[align]
+        if reason:
+            ax.annotate(short(reason), (x, y), xycoords=tr, xytext=(shift, 6 if align == "center" else 0),
+                        textcoords="offset points", fontsize=7, color=INVALID_COLOR, ha=align, va="center")  # fmt: skip
     else:  # x is the row position on the y axis, marker on the left edge
         tr = blended_transform_factory(ax.transAxes, ax.transData)
         ax.plot([0.02], [x], marker="X", color=INVALID_COLOR, transform=tr, clip_on=False, ms=7)

@@ -68,11 +68,17 @@ def _invalid_row(panel: Panel) -> dict[tuple[str, float], int]:
 
 def _mark_all_invalid(ax: Axes, panel: Panel, xs_of: dict[float, float] | None = None) -> int:
     rows = _invalid_row(panel)
+    xs = [p.x for s in panel.series for p in s.points] + list(xs_of or ())
+    written: set[str] = set()
     for s in panel.series:
         for p in s.points:
             if not p.ok:
                 x = xs_of[p.x] if xs_of else p.x
-                mark_invalid(ax, x, f"{s.setup}: {p.invalid or 'no value'}", row=rows[(s.setup, p.x)])
+                align = "left" if p.x <= min(xs) else "right" if p.x >= max(xs) else "center"
+                text = f"{s.setup}: {p.invalid or 'no value'}"
+                # The same setup and reason at several levels: say it once, mark every level.
+                mark_invalid(ax, x, "" if text in written else text, row=rows[(s.setup, p.x)], align=align)
+                written.add(text)
     return len(rows)
 
 
@@ -187,7 +193,7 @@ def forest(effects: Sequence[Effect], *, title: str, left: str, right: str, nois
     ax.set_xscale("log")
     lim = math.exp(span * 1.15)
     ax.set_xlim(1 / lim, lim)
-    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 8.0)))
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0)))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}×"))
     ax.xaxis.set_minor_locator(ticker.NullLocator())
     ax.set_yticks(ys, [e.label for e in effects])
@@ -239,7 +245,8 @@ def dots(categories: Sequence[str], series: Sequence[Series], palette: Palette, 
         for p in s.points:
             x = p.x + (i - (len(series) - 1) / 2) * width
             if not p.ok:
-                mark_invalid(ax, x, f"{s.setup}: {p.invalid}", row=invalid % 4)
+                align = "left" if p.x == 0 else "right" if p.x == len(categories) - 1 else "center"
+                mark_invalid(ax, x, f"{s.setup}: {p.invalid}", row=invalid % 4, align=align)
                 invalid += 1
                 continue
             target = out_ax if (split and out_ax is not None and p.y >= split[1]) else ax

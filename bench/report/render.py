@@ -193,6 +193,9 @@ def _advice_row(advice: Advice | str) -> dict[str, Any]:
     """A 'your workload' row: verdict, capacities with CIs and the setup to run, or why there is none."""
     if isinstance(advice, str):
         return {"verdict": advice, "cells": []}
+    if not advice.best:
+        why = f"{advice.verdict} within the p99 target" + (f" ({', '.join(advice.missing)})" if advice.missing else "")
+        return {"verdict": why, "cells": []}
     cells = [
         (
             fw,
