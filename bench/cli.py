@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
-from bench.config import PROFILES_PATH, SCENARIOS, ConfigError, resolve_settings
+from bench.config import PROFILES_PATH, ConfigError, resolve_settings
 from bench.drive.postgres import PostgresSettings, PostgresUnavailableError, find_pg_bin
 from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
+from bench.registry import SCENARIOS
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 _console = Console(stderr=True)
@@ -171,9 +172,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     run_dir = runner.run(with_ergonomics=not args.no_report)
     if not args.no_report:
-        from bench.report.render import report_main
+        from bench.report.render import build_report
 
-        report_main(run_dir)
+        build_report(run_dir)
     _console.print(f"finished in {time.monotonic() - started:.0f} s")
     print(run_dir)
     return 0

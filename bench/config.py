@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,17 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bench.drive.servers import SETUPS
+from bench.registry import SCENARIOS
 
 PROFILES_PATH = Path(__file__).with_name("profiles.toml")
-SCENARIOS: dict[str, str] = {
-    "health": "GET /health/live: the framework floor, no database",
-    "item": "GET /items/{id}: one primary-key read",
-    "list": "GET /items?limit=20&skip=…: a page of 20 and a count",
-    "order": "POST /orders, 1–5 lines: authenticated write path in one transaction",
-    "journey": "log in once, then browse, view, quote, order and list my orders (weighted)",
-    "upstream": "GET /items/{id}/shipping-quote: waits on a 50 ms upstream (I/O-bound)",
-}
-WRITE_SCENARIOS = frozenset({"order", "journey"})
 
 
 class ConfigError(ValueError):
@@ -109,8 +100,3 @@ def resolve_settings(
         raise ConfigError(
             f"invalid setting {field} (profile {profile!r} in {path.name} or flag {flag}): {first['msg']}"
         ) from exc
-
-
-def cpu_count() -> int:
-    """CPUs this process may run on (respects taskset/cgroups affinity)."""
-    return len(os.sched_getaffinity(0))

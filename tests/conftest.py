@@ -17,6 +17,8 @@ from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, Ru
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
+pytest_plugins = ("tests.support.fake_run",)
+
 # Small but non-trivial: every listing paginates, every seed user can log in.
 TEMPLATE_SCALE = {"users": 20, "items": 200, "orders": 20}
 LIVE_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example", "APP_ENV": "development"}

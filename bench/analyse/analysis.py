@@ -15,7 +15,6 @@ import pandas as pd
 
 from bench.analyse import stats
 from bench.analyse.rundata import (
-    SCENARIO_ORDER,
     SETUP_ORDER,
     GroupKey,
     Run,
@@ -28,6 +27,7 @@ from bench.analyse.rundata import (
     percentile_curve,
 )
 from bench.analyse.stats import FloatArray, TestName
+from bench.registry import SCENARIO_ORDER
 
 __all__ = [
     "Analysis",

@@ -16,14 +16,10 @@ import pandas as pd
 from hdrh.histogram import HdrHistogram
 
 from bench.analyse.stats import FloatArray
-from bench.runformat import SUMMARY_COLUMNS
+from bench.registry import SCENARIO_ORDER
+from bench.runformat import SUMMARY_COLUMNS, CellRow, Ergonomics, RunMetadata, load_summary
 
-_NON_NUMERIC = {"run_id", "cell_id", "framework", "server", "scenario", "failures_by_status", "valid", "invalid_reason"}
-FRAMEWORK_ORDER = ("fastapi", "flask")
 SETUP_ORDER = ("fastapi-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync", "flask-gunicorn-gthread")
-SCENARIO_ORDER = ("health", "item", "list", "order", "upstream", "journey")
-# Every numeric column of summary.csv (bench.runformat owns the list; text and flag columns are left out).
-NUMERIC = [c for c in SUMMARY_COLUMNS if c not in _NON_NUMERIC]
 GroupKey = tuple[str, str, int]  # (server, scenario, users)
 
 
@@ -32,39 +28,15 @@ def ordered(values: list[str], order: tuple[str, ...]) -> list[str]:
     return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
 
 
-def _truthy(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    return bool(value) and not (isinstance(value, float) and math.isnan(value))
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _read_summary(run_dir: Path) -> pd.DataFrame:
-    csv, js = run_dir / "summary.csv", run_dir / "summary.json"
-    if csv.exists() and csv.stat().st_size > 0:
-        df = pd.read_csv(csv, dtype={"invalid_reason": str, "failures_by_status": str}, keep_default_na=False)
-    elif js.exists():
-        df = pd.DataFrame(json.loads(js.read_text()))
-    else:
-        raise FileNotFoundError(f"{run_dir} has neither summary.csv nor summary.json")
-    for col in NUMERIC:
-        df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
-    for col in ("cell_id", "framework", "server", "scenario", "invalid_reason"):
-        df[col] = df[col].astype(str).replace({"nan": ""}) if col in df else ""
-    df["valid"] = [_truthy(v) for v in df["valid"]] if "valid" in df else True
-    no_data = df["valid"] & ~(np.isfinite(df["rps"]) & (df["requests"] > 0))
+    df = pd.DataFrame([row.model_dump() for row in load_summary(run_dir)], columns=list(SUMMARY_COLUMNS))
+    for name, spec in CellRow.model_fields.items():
+        if spec.annotation in (float, float | None):
+            df[name] = pd.to_numeric(df[name], errors="coerce").astype(np.float64)
+    no_data = df["valid"] & ~(np.isfinite(df["rps"].astype(float)) & (df["requests"] > 0))
     df.loc[no_data, "valid"] = False
     df.loc[no_data, "invalid_reason"] = "no measurements recorded"
     df.loc[~df["valid"] & (df["invalid_reason"] == ""), "invalid_reason"] = "marked invalid (no reason given)"
-    df["users"] = df["users"].fillna(0).astype(int)
-    df["repeat"] = df["repeat"].fillna(0).astype(int)
     return df
 
 
@@ -138,8 +110,10 @@ class Run:
 def load_run(run_dir: Path) -> Run:
     """Read metadata.json, summary.csv (or .json) and ergonomics.json of a run directory."""
     run_dir = Path(run_dir)
-    metadata = _read_json(run_dir / "metadata.json") or {}
-    return Run(run_dir, metadata, _read_summary(run_dir), _read_json(run_dir / "ergonomics.json"))
+    meta_path, erg_path = run_dir / "metadata.json", run_dir / "ergonomics.json"
+    metadata = RunMetadata.load(meta_path).stored() if meta_path.exists() else {}
+    ergonomics = Ergonomics.load(erg_path).stored() if erg_path.exists() else None
+    return Run(run_dir, metadata, _read_summary(run_dir), ergonomics)
 
 
 def consistency_issues(run: Run) -> list[str]:

@@ -12,16 +12,7 @@ from typing import Any
 
 from bench.analyse.analysis import Analysis, Ratio
 from bench.analyse.stats import geometric_mean
-
-WORKLOADS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # The framework floor only: item is a database read and is judged under "DB-bound read".
-    ("CPU-light API", ("health",)),
-    ("DB-bound read", ("list", "item")),
-    ("I/O-bound upstream call", ("upstream",)),
-    ("Write-heavy", ("order",)),
-    ("Mixed user journey", ("journey",)),
-)
-METRIC_LABEL = {"rps": "throughput", "p50_ms": "p50 latency", "p99_ms": "p99 latency"}
+from bench.registry import workloads
 
 
 def fmt_ci(ci: tuple[float, float] | None, unit: str = "") -> str:
@@ -142,9 +133,10 @@ def _performance(a: Analysis) -> SeedRow:
 
 
 NAMES = {"fastapi": "FastAPI", "flask": "Flask"}
-# Code an app writes to give the contract what FastAPI derives from annotations: request validation with the
-# contract's 422 bodies, and the OpenAPI document (loc concerns, bench.ergonomics.loc).
-CONTRACT_EMULATION = ("validation", "openapi")
+# Code an app writes to give the contract what FastAPI derives from annotations or does itself: request
+# validation with the contract's 422 bodies, the OpenAPI document, FastAPI's quirks (loc concerns,
+# bench.ergonomics.loc; a concern a run did not count adds 0).
+CONTRACT_EMULATION = ("validation", "openapi", "contract_emulation")
 
 
 def _hints_words(fw: str, d: Any) -> str:
@@ -159,7 +151,7 @@ def _hints_words(fw: str, d: Any) -> str:
     )
 
 
-def _type_hints(erg: dict[str, Any] | None) -> SeedRow:
+def type_hints_row(erg: dict[str, Any] | None) -> SeedRow:
     fa, fl = _get(erg, "annotations", "fastapi"), _get(erg, "annotations", "flask")
     share = _num(_get(fa, "inputs_from_annotations"))
     total = _num(_get(fa, "inputs"))
@@ -333,7 +325,7 @@ def seed_table(a: Analysis) -> list[SeedRow]:
     """The seed document's FastAPI-vs-Flask table with measured values and a verdict per row."""
     erg = a.run.ergonomics
     perf = _performance(a)
-    return [perf, _type_hints(erg), _openapi(erg), _learning(erg), _best_for(a, perf), _async(a)]
+    return [perf, type_hints_row(erg), _openapi(erg), _learning(erg), _best_for(a, perf), _async(a)]
 
 
 @dataclass(frozen=True)
@@ -361,7 +353,7 @@ def _unmeasured(a: Analysis, scenarios: tuple[str, ...]) -> str:
 def decision_guide(a: Analysis) -> list[tuple[str, str, list[GuideRow]]]:
     """Per workload: a recommendation derived from significance, and the rows it rests on."""
     out = []
-    for workload, scenarios in WORKLOADS:
+    for workload, scenarios in workloads():
         rows = []
         for s in scenarios:
             users = a.top_level(s)

@@ -31,7 +31,7 @@ from rich.progress import (
 from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from bench.config import WRITE_SCENARIOS, RunSettings
+from bench.config import RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
@@ -47,8 +47,10 @@ from bench.drive.servers import (
 from bench.drive.verify import verify_server
 from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
 from bench.measure.recorder import merge_recorders
+from bench.measure.row import measured_row
 from bench.measure.sampler import ResourceSampler
-from bench.runformat import atomic_write, cell_id, empty_row, invalid_reasons, measured_row, write_summary
+from bench.registry import WRITE_SCENARIOS
+from bench.runformat import CellRow, RunMetadata, cell_id, empty_row, invalid_reasons, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
@@ -174,11 +176,11 @@ class Runner:
             workers=self.workers,
             threads=self._threads(cell.server),
             reason=reason,
-        )
+        ).model_dump()
 
     def _save(self) -> None:
-        write_summary(self.run_dir, self.rows.values())
-        atomic_write(self.run_dir / "metadata.json", json.dumps(self.metadata, indent=2, default=str) + "\n")
+        write_summary(self.run_dir, (CellRow.model_validate(row) for row in self.rows.values()))
+        RunMetadata.model_validate(self.metadata).dump(self.run_dir / "metadata.json")
 
     def _start_metadata(self) -> None:
         self.metadata = {

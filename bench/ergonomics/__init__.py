@@ -56,6 +56,7 @@ from typing import Any
 
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
 from bench.ergonomics import footprint, live, loc, structure
+from bench.runformat import Ergonomics
 
 __all__ = ["APPS", "AppPackage", "main", "measure_ergonomics"]
 
@@ -276,7 +277,6 @@ def measure_ergonomics(
             }
             for fw in FRAMEWORKS
         },
-        "annotations": _annotations(built, code),
         "validation_quality": _validation(answers),
         "background_tasks": {
             fw: {
@@ -310,12 +310,13 @@ def measure_ergonomics(
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
     }
+    if "annotations" in Ergonomics.model_fields:  # written once the run format has the field (bench.runformat)
+        result["annotations"] = _annotations(built, code)
+    record = Ergonomics.model_validate(result)  # the run format's model: a misnamed key fails here
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = out_path.with_name(f".{out_path.name}.partial")
-        partial.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        partial.replace(out_path)  # atomic: a reader never sees half a file
-    return result
+        record.dump(out_path)
+    return record.stored()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

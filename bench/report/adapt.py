@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from bench.analyse.analysis import Analysis, GroupStats, ratio
-from bench.analyse.rundata import SCENARIO_ORDER
+from bench.analyse.rundata import ordered
+from bench.registry import SCENARIO_ORDER
 from bench.report.chartkit import Panel, Point, Series
 from bench.report.charts import OVERLOAD_PERCENTILES, Effect, StartTimes
 
@@ -112,9 +113,7 @@ def open_panels(a: Analysis) -> list[Panel]:
         return []
     rows = s[(s["mode"].astype(str) == "open") & (_col(s, "purpose").astype(str) != "capacity")]
     panels = []
-    for scenario in [x for x in SCENARIO_ORDER if x in set(rows["scenario"])] + sorted(
-        set(rows["scenario"]) - set(SCENARIO_ORDER)
-    ):
+    for scenario in ordered([str(x) for x in rows["scenario"]], SCENARIO_ORDER):
         series = []
         for server in _setups_of(a, scenario):
             mine = rows[(rows["scenario"] == scenario) & (rows["server"] == server)]

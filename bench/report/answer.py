@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 NAMES = {"fastapi": "FastAPI", "flask": "Flask"}
+SETUP_GAP = 1.1  # the losing framework's setups differ by more than 10 %: which setup you run matters
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def caveat(r: ScenarioResult) -> str:
     if r.p99_favours and r.p99_favours != r.favours:
         return f"but its p99 is worse ({r.p99_ratio:.2f}× FastAPI ÷ Flask)"
     loser = "flask" if r.favours == "fastapi" else "fastapi"
-    if r.loser_worst and r.loser_worst[0] != r.setups.get(loser):
+    gap = abs(math.log(r.loser_worst[1] / r.ratio)) if r.loser_worst else 0.0
+    if r.loser_worst and r.loser_worst[0] != r.setups.get(loser) and gap > math.log(SETUP_GAP):
         return (
             f"{NAMES[loser]}'s {r.setups.get(loser)} closes the gap to {r.ratio:.2f}× "
             f"(its {r.loser_worst[0]} is at {r.loser_worst[1]:.2f}×)"

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from bench.analyse import stats
 from bench.analyse.analysis import GroupStats, comparison_samples, group_stats
-from bench.analyse.rundata import SCENARIO_ORDER, SETUP_ORDER, GroupKey, Run, load_run
+from bench.analyse.rundata import SETUP_ORDER, GroupKey, Run, load_run
+from bench.registry import SCENARIO_ORDER
 from bench.report.chartkit import FRAMEWORK_COLOR
 from bench.report.render import environment
 

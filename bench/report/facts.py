@@ -15,7 +15,7 @@ import pandas as pd
 
 from bench.analyse.advise import Advice, MixError, SetupCapacity, advise, parse_mix
 from bench.analyse.analysis import Analysis, ratio
-from bench.analyse.verdicts import WORKLOADS
+from bench.registry import SCENARIOS
 from bench.report.adapt import closed_groups, noise_floor
 from bench.report.answer import Capacity, ScenarioResult
 
@@ -25,7 +25,7 @@ TYPICAL_MIXES: tuple[tuple[str, str], ...] = (
     ("Shop checkout (reads, writes, carrier quotes)", "item=0.4,list=0.2,order=0.25,upstream=0.15"),
     ("Integration gateway (mostly upstream calls)", "upstream=0.7,item=0.3"),
 )
-WORKLOAD_OF = {s: label for label, scenarios in WORKLOADS for s in scenarios}
+WORKLOAD_OF = {name: s.workload for name, s in SCENARIOS.items()}
 
 
 def server_cores(a: Analysis) -> int:

@@ -27,6 +27,7 @@ from bench.report import answer, facts, method
 from bench.report.adapt import noise_floor
 from bench.report.chartkit import FRAMEWORK_COLOR, Chart
 from bench.report.gallery import render_charts
+from bench.runformat import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECTIONS = (
@@ -257,10 +258,8 @@ def build_report(run_dir: Path, *, p99_ms: float = facts.DEFAULT_P99_MS) -> Path
     ctx = build_context(analysis, charts, p99_ms=p99_ms)
     html = environment().get_template("report.html.j2").render(**ctx)
     out = run_dir / "report.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    (run_dir / "report.md").write_text(_markdown(ctx), encoding="utf-8")
+    atomic_write(out, html)
+    atomic_write(run_dir / "report.md", _markdown(ctx))
     return out
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fake_run  # registered by tests/bench/conftest.py
 import pytest
 
 from bench.analyse.analysis import analyse, load_run
 from bench.cli import main
 from bench.report.advice import parse_p99
 from bench.report.facts import mix_advice, setup_capacities, typical_mixes
+from tests.support import fake_run
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import fake_run  # registered by tests/bench/conftest.py
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +18,7 @@ from bench.analyse.analysis import (
     merged_histogram,
     percentile_curve,
 )
+from tests.support import fake_run
 
 INVALID = {"flask-gunicorn-sync__list__u16__r2": "loadgen saturated (92% > 80% of a core)"}
 NOT_RUN = ["flask-gunicorn-sync__order__u16__r3"]

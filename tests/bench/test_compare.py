@@ -7,12 +7,12 @@ import re
 import shutil
 from pathlib import Path
 
-import fake_run  # registered by tests/bench/conftest.py
 import pandas as pd
 import pytest
 
 from bench.analyse.rundata import load_run
 from bench.report.compare import compare_main, compare_runs, python_version, setup_differences
+from tests.support import fake_run
 
 SMALL = {"scenarios": ("item", "upstream"), "users": (4, 16)}
 

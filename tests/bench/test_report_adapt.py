@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import fake_run  # registered by tests/bench/conftest.py
 import pandas as pd
 import pytest
 
 from bench.analyse.analysis import analyse, load_run
 from bench.report import adapt, facts
 from bench.report.render import build_report
+from tests.support import fake_run
 
 # New setup → (copied from, stack, baseline, rps factor)
 EXTRA = {
@@ -54,7 +54,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     meta = json.loads((run / "metadata.json").read_text())
     for name, (src, stack, baseline, _) in EXTRA.items():
         meta["servers"][name] = {**meta["servers"][src], "stack": stack, "baseline": baseline}
-    for name in fake_run.SERVERS:
+    for name in ("fastapi-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync", "flask-gunicorn-gthread"):
         stack = "flask-sync" if name.startswith("flask") else "fastapi-async"
         meta["servers"][name].update(stack=stack, baseline=f"baseline-{stack}")
     (run / "metadata.json").write_text(json.dumps(meta))

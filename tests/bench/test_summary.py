@@ -11,8 +11,9 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from bench.measure.recorder import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US, LoadResult, merge_recorders
+from bench.measure.row import measured_row
 from bench.measure.sampler import WindowUsage
-from bench.runformat import SUMMARY_COLUMNS, empty_row, invalid_reasons, measured_row, write_summary
+from bench.runformat import SUMMARY_COLUMNS, empty_row, invalid_reasons, write_summary
 
 
 def _recorder_file(directory: Path, pid: int, latencies_us: list[int], failures: dict[str, int]) -> None:
@@ -61,7 +62,7 @@ def test_measured_row_computes_rates_and_resources(merged: LoadResult) -> None:
         workers=2,
         threads=1,
         reason="",
-    )
+    ).model_dump()
     row = measured_row(
         base,
         merged,
