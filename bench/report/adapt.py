@@ -4,6 +4,13 @@ Charts (bench.report.charts) and the first screen (bench.report.answer) never re
 module is the one place that knows its shape. Columns that other stages add to the run format (mode, purpose,
 target_rps, achieved_rps, control_of; metadata.servers[].stack / .baseline) are used when present, so the report
 grows with the data: open-loop curves, open-loop capacity, the A/A noise floor, decomposition, baselines.
+
+Wiring to the typed analysis Result (branch "format", bench/analyse/result.py), one function at a time:
+noise_floor → Result.noise_floor; decomposition_rows → Result.decomposition (Effect.ratio); baseline_series →
+Result.baseline_fractions; effect_rows / facts.scenario_results → Result.best[(scenario, users, "rps")] with
+Ratio.a/.b for .fastapi/.flask, .winner for .favours, .called for .significant; a.top_level(s) →
+Result.top_level.get(s); invalid reasons → Result.invalid (cell ids name server and users). Open-loop cells and
+capacity rows stay read from the run's summary (Result has none of them).
 """
 
 from __future__ import annotations
