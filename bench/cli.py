@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=_existing_dir, help="results/<run> (or results/latest)")
     report.add_argument("--screenshots", action="store_true", help="also save screenshots/first-screen.png (Chromium)")
 
-    compare = sub.add_parser("compare", help="compare two runs cell by cell, with significance")
+    compare = sub.add_parser("compare", help="compare two runs group by group, with CIs across repeats")
     compare.add_argument("run_a", type=_existing_dir, help="baseline run directory")
     compare.add_argument("run_b", type=_existing_dir, help="new run directory")
     compare.add_argument(
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=5.0,
         metavar="PCT",
-        help="exit 1 if a significant regression exceeds PCT percent (default 5)",
+        help="exit 1 if a called regression exceeds PCT percent (default 5)",
     )
     compare.add_argument("--force", action="store_true", help="compare even if the setups differ")
     compare.add_argument("--out", type=Path, help="where to write compare.html/md (default: RUN_B)")

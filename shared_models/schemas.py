@@ -240,18 +240,6 @@ class OrdersPublic(BaseModel):
     count: int
 
 
-class NotificationPublic(BaseModel):
-    """The confirmation written for an order."""
-
-    model_config = _ORM
-
-    id: int
-    order_id: int
-    recipient: str
-    message: str
-    sent_at: datetime
-
-
 # --- misc ------------------------------------------------------------------------------------------------
 class HealthPublic(BaseModel):
     """Body of GET /health."""

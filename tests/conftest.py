@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig, free_port
-from shared_models.migrate import upgrade
+from shared_models.migrate import sync_url, upgrade
 from shared_models.seed import seed
 
 pytest_plugins = ("tests.support.fake_run",)
@@ -25,10 +25,6 @@ LIVE_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example
 _names = itertools.count()
 
 PgServer = EmbeddedPostgres | ExternalPostgres
-
-
-def _sync_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +131,7 @@ _engines: dict[str, Engine] = {}
 def db(live: RunningServer) -> Engine:
     """A sync engine on the current framework's database, for checking state behind the API."""
     if live.database_url not in _engines:
-        _engines[live.database_url] = create_engine(_sync_url(live.database_url), pool_size=2, pool_pre_ping=True)
+        _engines[live.database_url] = create_engine(sync_url(live.database_url), pool_size=2, pool_pre_ping=True)
     return _engines[live.database_url]
 
 

@@ -9,7 +9,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,15 +44,15 @@ class Run:
     """One run directory: its metadata, summary rows, ergonomics measurements and raw files."""
 
     path: Path
-    metadata: dict[str, Any]
+    metadata: RunMetadata
     summary: pd.DataFrame
-    ergonomics: dict[str, Any] | None
+    ergonomics: Ergonomics | None
     _timelines: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     @property
     def run_id(self) -> str:
         """The run id from metadata (or the directory name)."""
-        return str(self.metadata.get("run_id") or self.path.name)
+        return self.metadata.run_id or self.path.name
 
     @property
     def valid(self) -> pd.DataFrame:
@@ -90,9 +89,9 @@ class Run:
 
     def framework_of(self, server: str) -> str:
         """fastapi or flask for a setup name."""
-        servers = self.metadata.get("servers") or {}
-        if server in servers and servers[server].get("framework"):
-            return str(servers[server]["framework"])
+        info = self.metadata.servers.get(server)
+        if info is not None:
+            return info.framework
         rows = self.summary[self.summary["server"] == server]
         return str(rows["framework"].iloc[0]) if len(rows) else server.split("-")[0]
 
@@ -111,8 +110,8 @@ def load_run(run_dir: Path) -> Run:
     """Read metadata.json, summary.csv (or .json) and ergonomics.json of a run directory."""
     run_dir = Path(run_dir)
     meta_path, erg_path = run_dir / "metadata.json", run_dir / "ergonomics.json"
-    metadata = RunMetadata.load(meta_path).stored() if meta_path.exists() else {}
-    ergonomics = Ergonomics.load(erg_path).stored() if erg_path.exists() else None
+    metadata = RunMetadata.load(meta_path) if meta_path.exists() else RunMetadata(run_id=run_dir.name)
+    ergonomics = Ergonomics.load(erg_path) if erg_path.exists() else None
     return Run(run_dir, metadata, _read_summary(run_dir), ergonomics)
 
 
@@ -127,11 +126,10 @@ def consistency_issues(run: Run) -> list[str]:
     if len(set(workers.values())) > 1:
         detail = ", ".join(f"{srv}: {'/'.join(map(str, w))}" for srv, w in workers.items())
         issues.append(f"worker counts differ between setups ({detail})")
-    servers = run.metadata.get("servers") or {}
-    pools = {name: s.get("pool_size_per_worker") for name, s in servers.items() if name in set(valid["server"])}
+    pools = {n: s.pool_size_per_worker for n, s in run.metadata.servers.items() if n in set(valid["server"])}
     if len({json.dumps(p) for p in pools.values()}) > 1:
         issues.append("DB pool size per worker differs: " + ", ".join(f"{k}: {v}" for k, v in pools.items()))
-    want = (run.metadata.get("settings") or {}).get("duration_s")
+    want = run.metadata.settings.get("duration_s")
     if want and len(valid):
         off = valid[(valid["duration_s"] - float(want)).abs() > 0.1 * float(want)]
         if len(off):
@@ -139,7 +137,7 @@ def consistency_issues(run: Run) -> list[str]:
                 f"{len(off)} cell(s) measured a window more than 10 % off the configured {want} s: "
                 + ", ".join(off["cell_id"].head(5))
             )
-    if run.metadata.get("interrupted"):
+    if run.metadata.interrupted:
         issues.append("the run was interrupted; cells not run are listed as invalid")
     return issues
 
@@ -169,11 +167,3 @@ def hdr_points(hist: HdrHistogram) -> tuple[FloatArray, FloatArray]:
     idx = np.flatnonzero(counts)
     values = np.array([hist.get_value_from_index(int(i)) for i in idx], dtype=np.float64) / 1000.0
     return values, counts[idx].astype(np.float64)
-
-
-def distribution(hist: HdrHistogram, edges_ms: FloatArray) -> FloatArray:
-    """Share of requests in each latency bin (edges in ms) of an HDR histogram recorded in µs."""
-    values, counts = hdr_points(hist)
-    hist_counts, _ = np.histogram(values, bins=edges_ms, weights=counts)
-    total = float(counts.sum())
-    return np.asarray(hist_counts / total if total else hist_counts, dtype=np.float64)

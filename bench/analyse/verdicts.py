@@ -1,4 +1,4 @@
-"""Turn the analysis into words: the seed table's verdicts and the decision guide.
+"""Turn the analysis into words: the headline, the seed table's verdicts and the decision guide.
 
 Every sentence is generated from measured numbers; a verdict is derived from explicit checks that are shown
 next to it: all checks hold → supported, none → not supported, some → partly, none measurable → not measured.
@@ -10,9 +10,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bench.analyse.analysis import Analysis, Ratio
+from bench.analyse.result import Ratio, Result
 from bench.analyse.stats import geometric_mean
 from bench.registry import workloads
+from bench.runformat import AsyncSupport
+
+HEADLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("DB-bound read", ("list", "item")),
+    ("I/O-bound upstream call", ("upstream",)),
+    ("Write path", ("order",)),
+)
 
 
 def fmt_ci(ci: tuple[float, float] | None, unit: str = "") -> str:
@@ -22,31 +29,29 @@ def fmt_ci(ci: tuple[float, float] | None, unit: str = "") -> str:
     return f"95 % CI {ci[0]:.2f}–{ci[1]:.2f}{unit}"
 
 
-def fmt_p(p: float | None) -> str:
-    """'p = 0.012', 'p < 0.001' or 'untested'."""
-    if p is None:
-        return "untested"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+def fmt_floor(floor: float | None) -> str:
+    """'A/A noise floor 3.1 %' or 'no A/A noise floor'."""
+    return "no A/A noise floor" if floor is None else f"A/A noise floor {floor:.1%}"
+
+
+def call_word(r: Ratio) -> str:
+    """'a difference', 'no difference called' or 'no verdict'."""
+    return {True: "a difference", False: "no difference called", None: "no verdict"}[r.called]
 
 
 def describe_ratio(r: Ratio) -> str:
-    """'1.52× (95 % CI 1.41–1.63; p = 0.003, Welch t on 3 repeats; significant)'."""
+    """'1.52× (95 % CI 1.41–1.63 across repeats; A/A noise floor 3.1 %; a difference: …)'."""
     if not math.isfinite(r.ratio):
         return "n/a"
-    sig = {True: "significant", False: "not significant", None: "untested"}[r.significant]
-    if r.test is None:
-        return f"{r.ratio:.2f}× ({r.basis})"
-    return f"{r.ratio:.2f}× ({fmt_ci(r.ci)}; {fmt_p(r.p_value)}, {r.test} on {r.basis}; {sig})"
+    return f"{r.ratio:.2f}× ({fmt_ci(r.ci)} across repeats; {fmt_floor(r.noise_floor)}; {call_word(r)}: {r.reason})"
 
 
 def short_ratio(r: Ratio) -> str:
-    """'2.05× (95 % CI 1.99–2.11, p < 0.001)' with 'not significant' / 'untested' where so."""
+    """'2.05× (95 % CI 1.99–2.11)' with 'no difference called' / 'no verdict' where so."""
     if not math.isfinite(r.ratio):
         return "n/a"
-    if r.test is None:
-        return f"{r.ratio:.2f}× ({r.basis})"
-    tail = "" if r.significant else ", not significant"
-    return f"{r.ratio:.2f}× ({fmt_ci(r.ci)}, {fmt_p(r.p_value)}{tail})"
+    tail = "" if r.called else f", {call_word(r)}"
+    return f"{r.ratio:.2f}× ({fmt_ci(r.ci)}{tail})"
 
 
 @dataclass(frozen=True)
@@ -80,13 +85,34 @@ class SeedRow:
         return "not supported" if not any(measured) else "partly"
 
 
-def _top_rps(a: Analysis) -> list[Ratio]:
-    out = []
-    for scenario in a.scenarios:
-        users = a.top_level(scenario)
-        if users is not None:
-            out.append(a.best_ratios[(scenario, users, "rps")])
-    return out
+def _top_rps(a: Result) -> list[Ratio]:
+    return [a.best[(s, a.top_level[s], "rps")] for s in a.scenarios if s in a.top_level]
+
+
+def _performance(a: Result) -> SeedRow:
+    top = _top_rps(a)
+    checks = tuple(
+        Check(
+            f"FastAPI's best setup faster on {r.scenario} at {r.users} users (called across repeats): "
+            f"{describe_ratio(r)}",
+            None if r.called is None else r.winner == "fastapi",
+        )
+        for r in top
+    )
+    if top:
+        ratios = [r.ratio for r in top]
+        gm = geometric_mean(ratios)
+        fa_wins = sum(r.winner == "fastapi" for r in top)
+        fl_wins = sum(r.winner == "flask" for r in top)
+        measured_fa = (
+            f"{gm:.2f}× Flask's throughput (geometric mean of best-vs-best at the highest load, {len(top)} "
+            f"scenario(s), range {min(ratios):.2f}–{max(ratios):.2f}×); called faster in {fa_wins} of {len(top)} "
+            f"({fmt_floor(a.noise_floor)})"
+        )
+        measured_fl = f"called faster than FastAPI in {fl_wins} of {len(top)} scenario(s)"
+    else:
+        measured_fa = measured_fl = "not measured (no scenario with valid cells for both frameworks)"
+    return SeedRow("Performance", "High (async)", measured_fa, "Moderate", measured_fl, "performance", checks)
 
 
 def _get(d: dict[str, Any] | None, *keys: str) -> Any:
@@ -106,30 +132,6 @@ def _cmp(a: Any, b: Any, op: str) -> bool | None:
     if x is None or y is None:
         return None
     return {">": x > y, ">=": x >= y, "<": x < y, "<=": x <= y}[op]
-
-
-def _performance(a: Analysis) -> SeedRow:
-    top = _top_rps(a)
-    checks = tuple(
-        Check(
-            f"FastAPI's best setup significantly faster on {r.scenario} at {r.users} users: {short_ratio(r)}",
-            r.favours == "fastapi" if r.significant is not None else None,
-        )
-        for r in top
-    )
-    if top:
-        ratios = [r.ratio for r in top]
-        gm = geometric_mean(ratios)
-        fa_wins = sum(r.favours == "fastapi" for r in top)
-        fl_wins = sum(r.favours == "flask" for r in top)
-        measured_fa = (
-            f"{gm:.2f}× Flask's throughput (geometric mean of best-vs-best at the highest load, {len(top)} "
-            f"scenario(s), range {min(ratios):.2f}–{max(ratios):.2f}×); significantly faster in {fa_wins} of {len(top)}"
-        )
-        measured_fl = f"significantly faster than FastAPI in {fl_wins} of {len(top)} scenario(s)"
-    else:
-        measured_fa = measured_fl = "not measured (no scenario with valid cells for both frameworks)"
-    return SeedRow("Performance", "High (async)", measured_fa, "Moderate", measured_fl, "performance", checks)
 
 
 NAMES = {"fastapi": "FastAPI", "flask": "Flask"}
@@ -248,84 +250,103 @@ def _held(checks: tuple[Check, ...], what: str) -> str:
     return "; ".join(c.text for c in checks if c.holds) or f"none of the measured {what} checks held"
 
 
-def _best_for(a: Analysis, perf: SeedRow) -> SeedRow:
-    erg = a.run.ergonomics
+def _best_for(a: Result, perf: SeedRow) -> SeedRow:
+    erg = a.ergonomics
     perf_measured = [c.holds for c in perf.checks if c.holds is not None]
     checks = (
         Check(
             "FastAPI faster in most measured scenarios",
             (sum(perf_measured) * 2 > len(perf_measured)) if perf_measured else None,
         ),
-        Check("FastAPI generates its API documentation", _get(erg, "openapi", "fastapi", "automatic")),
+        Check("FastAPI generates its API documentation", None if erg is None else erg.openapi.fastapi.automatic),
         Check(
             "FastAPI's validation errors name the field at least as often as Flask's",
-            _cmp(
-                _get(erg, "validation_quality", "fastapi", "names_field_pct"),
-                _get(erg, "validation_quality", "flask", "names_field_pct"),
-                ">=",
-            ),
+            None
+            if erg is None
+            else erg.validation_quality.fastapi.names_field_pct >= erg.validation_quality.flask.names_field_pct,
         ),
         Check(
             "Flask installs fewer distributions",
-            _cmp(
-                _get(erg, "install_footprint", "flask", "distributions"),
-                _get(erg, "install_footprint", "fastapi", "distributions"),
-                "<",
-            ),
+            None
+            if erg is None
+            else erg.install_footprint.flask.distributions < erg.install_footprint.fastapi.distributions,
         ),
         Check(
             "Flask starts faster (cold start)",
-            _cmp(_get(erg, "cold_start", "flask", "median_s"), _get(erg, "cold_start", "fastapi", "median_s"), "<"),
+            None if erg is None else erg.cold_start.flask.median_s < erg.cold_start.fastapi.median_s,
         ),
-        Check(
-            "Flask needs fewer concepts", _cmp(_get(erg, "concepts", "flask"), _get(erg, "concepts", "fastapi"), "<")
-        ),
+        Check("Flask needs fewer concepts", None if erg is None else erg.concepts.flask < erg.concepts.fastapi),
     )
     fa, fl = _held(checks[:3], "API-fitness"), _held(checks[3:], "simplicity")
     return SeedRow("Best for", "APIs, microservices", fa, "Simple apps, prototypes", fl, "decision-guide", checks)
 
 
-def _async(a: Analysis) -> SeedRow:
-    erg = a.run.ergonomics
-    fa, fl = _get(erg, "async_support", "fastapi"), _get(erg, "async_support", "flask")
+def _async(a: Result) -> SeedRow:
+    erg = a.ergonomics
+    fa, fl = (erg.async_support.fastapi, erg.async_support.flask) if erg else (None, None)
 
-    users = a.top_level("upstream")
-    up = a.best_ratios.get(("upstream", users, "rps")) if users is not None else None
-    native = fa.get("native") if isinstance(fa, dict) and isinstance(fa.get("native"), bool) else None
-    extra_keys = [k for k in (fl or {}) if any(w in k for w in ("extra", "extension", "needs", "requires"))]
-    needs_ext: bool | None = None
-    if isinstance(fl, dict) and extra_keys:
-        needs_ext = any(bool(fl[k]) for k in extra_keys)
-    elif isinstance(fl, dict) and isinstance(fl.get("native"), bool):
-        needs_ext = not fl["native"]
+    users = a.top_level.get("upstream")
+    up = a.best.get(("upstream", users, "rps")) if users is not None else None
     checks = (
-        Check("FastAPI runs async views natively", native),
-        Check("Flask needs an extra or extension for async views", needs_ext),
+        Check("FastAPI runs async views natively", None if fa is None else fa.native),
+        # The producer measures whether the app object is natively async (ASGI); a WSGI Flask app is not, so its
+        # async views need the asgiref extra and run on a per-request event loop.
+        Check("Flask needs an extra or extension for async views", None if fl is None else not fl.native),
         Check(
-            "FastAPI significantly faster on the I/O-bound upstream scenario"
+            "FastAPI faster on the I/O-bound upstream scenario (called across repeats)"
             + (f" ({describe_ratio(up)})" if up else " (not measured)"),
-            None if up is None or up.significant is None else up.favours == "fastapi",
+            None if up is None or up.called is None else up.winner == "fastapi",
         ),
     )
     measured_fa = async_words(fa) + (f"; I/O-bound upstream throughput {short_ratio(up)} Flask's" if up else "")
     return SeedRow("Async support", "Native", measured_fa, "Extension needed", async_words(fl), "ergo-async", checks)
 
 
-def async_words(d: Any) -> str:
+def async_words(d: AsyncSupport | dict[str, Any] | None) -> str:
     """The async facts of one app as a sentence (ergonomics' own notes when present)."""
-    if not isinstance(d, dict):
+    if d is None:
         return "not measured"
-    if isinstance(d.get("notes"), str) and d["notes"]:
-        return str(d["notes"])
-    kind = "ASGI app: handlers can run on an event loop" if d.get("native") else "WSGI app: one request per thread"
-    return f"{kind}; {d.get('async_routes', '?')} async def and {d.get('sync_routes', '?')} def route handlers"
+    facts = d.model_dump() if isinstance(d, AsyncSupport) else d
+    if facts.get("notes"):
+        return str(facts["notes"])
+    kind = "ASGI app: handlers can run on an event loop" if facts.get("native") else "WSGI app: one request per thread"
+    return f"{kind}; {facts.get('async_routes', '?')} async def and {facts.get('sync_routes', '?')} def route handlers"
 
 
-def seed_table(a: Analysis) -> list[SeedRow]:
+def seed_table(a: Result) -> list[SeedRow]:
     """The seed document's FastAPI-vs-Flask table with measured values and a verdict per row."""
-    erg = a.run.ergonomics
     perf = _performance(a)
-    return [perf, type_hints_row(erg), _openapi(erg), _learning(erg), _best_for(a, perf), _async(a)]
+    erg = a.ergonomics
+    stored = erg.stored() if erg else None
+    return [perf, type_hints_row(stored), _openapi(stored), _learning(stored), _best_for(a, perf), _async(a)]
+
+
+def _pick(a: Result, scenarios: tuple[str, ...]) -> tuple[str, int] | None:
+    return next(((s, a.top_level[s]) for s in scenarios if s in a.top_level), None)
+
+
+def headline(a: Result) -> list[str]:
+    """Three sentences: DB-bound read, I/O-bound upstream and write path, best setup vs best setup."""
+    out = []
+    for label, scenarios in HEADLINE:
+        picked = _pick(a, scenarios)
+        if picked is None:
+            out.append(
+                f"{label} ({'/'.join(scenarios)}): not measured in this run (no valid cells for both frameworks)."
+            )
+            continue
+        s, users = picked
+        rps, p99 = a.best[(s, users, "rps")], a.best[(s, users, "p99_ms")]
+        who = {"fastapi": "FastAPI is faster", "flask": "Flask is faster", None: "no difference called"}
+        if rps.called is None:
+            who[None] = f"no verdict ({rps.reason})"
+        out.append(
+            f"{label} ({s}, {users} users): {who[rps.winner]} — FastAPI's best setup ({rps.a.server}, "
+            f"{rps.a.rps_median:,.0f} rps) served {short_ratio(rps)} the throughput of Flask's best "
+            f"({rps.b.server}, {rps.b.rps_median:,.0f} rps); p99 latency ratio {short_ratio(p99)}; "
+            f"{fmt_floor(rps.noise_floor)}."
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -340,37 +361,39 @@ class GuideRow:
     cpu_ratio: float
 
 
-def _unmeasured(a: Analysis, scenarios: tuple[str, ...]) -> str:
-    invalid = a.run.invalid
-    reasons = invalid[invalid["scenario"].isin(scenarios)]["invalid_reason"].dropna()
-    if reasons.empty:
+def _unmeasured(a: Result, scenarios: tuple[str, ...]) -> str:
+    reasons = [r for s in scenarios for r in a.invalid_reasons_by_scenario.get(s, [])]
+    if not reasons:
         return "not measured in this run"
     # e.g. "loadgen saturated (98% > 80% of a core)" -> "loadgen saturated"
     common = sorted({str(r).split(" (")[0] for r in reasons})
     return f"no valid cells ({len(reasons)} invalid: {'; '.join(common)}) — see the invalid cells"
 
 
-def decision_guide(a: Analysis) -> list[tuple[str, str, list[GuideRow]]]:
-    """Per workload: a recommendation derived from significance, and the rows it rests on."""
+def decision_guide(a: Result) -> list[tuple[str, str, list[GuideRow]]]:
+    """Per workload: a recommendation derived from the called differences, and the rows it rests on."""
     out = []
     for workload, scenarios in workloads():
         rows = []
         for s in scenarios:
-            users = a.top_level(s)
+            users = a.top_level.get(s)
             if users is None:
                 continue
-            rps, p99 = a.best_ratios[(s, users, "rps")], a.best_ratios[(s, users, "p99_ms")]
-            cpu = rps.fastapi.rps_per_cpu_s / rps.flask.rps_per_cpu_s if rps.flask.rps_per_cpu_s else math.nan
+            rps, p99 = a.best[(s, users, "rps")], a.best[(s, users, "p99_ms")]
+            cpu = rps.a.rps_per_cpu_s / rps.b.rps_per_cpu_s if rps.b.rps_per_cpu_s else math.nan
             rows.append(GuideRow(workload, s, users, rps, p99, cpu))
-        favours = {r.rps.favours for r in rows}
+        favours = {r.rps.winner for r in rows}
+        undecided = any(r.rps.called is None for r in rows)
         if not rows:
             advice = _unmeasured(a, scenarios)
+        elif undecided:
+            advice = f"no verdict: {next(r.rps.reason for r in rows if r.rps.called is None)}"
         elif favours == {"fastapi"}:
-            advice = "FastAPI: significantly higher throughput in every scenario of this workload"
+            advice = "FastAPI: higher throughput called in every scenario of this workload"
         elif favours == {"flask"}:
-            advice = "Flask: significantly higher throughput in every scenario of this workload"
+            advice = "Flask: higher throughput called in every scenario of this workload"
         elif favours == {None}:
-            advice = "either: no significant throughput difference; decide on ergonomics and team skills"
+            advice = "either: no throughput difference called; decide on ergonomics and team skills"
         else:
             advice = _split_advice(rows)
         out.append((workload, advice, rows))
@@ -381,7 +404,7 @@ def _split_advice(rows: list[GuideRow]) -> str:
     """'leans Flask: …; no detectable difference on …' or 'split: FastAPI faster on …, Flask faster on …'."""
     by: dict[str | None, list[str]] = {}
     for r in rows:
-        by.setdefault(r.rps.favours, []).append(r.scenario)
+        by.setdefault(r.rps.winner, []).append(r.scenario)
     winners = [fw for fw in ("fastapi", "flask") if fw in by]
     if len(winners) == 1:
         fw = winners[0]

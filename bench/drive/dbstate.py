@@ -25,11 +25,6 @@ class Baseline:
     max_ids: dict[str, int]
     stock: dict[int, int]
 
-    @property
-    def total_stock(self) -> int:
-        """Units in stock across all items."""
-        return sum(self.stock.values())
-
 
 def engine_for(url: str) -> Engine:
     """A small sync engine for checks and resets."""

@@ -16,19 +16,70 @@ capacity rows stay read from the run's summary (Result has none of them).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.analyse.analysis import Analysis, GroupStats, ratio
-from bench.analyse.rundata import ordered
+from bench.analyse.analysis import analyse
+from bench.analyse.result import GroupKey, GroupStats, Ratio, Result
+from bench.analyse.rundata import Run, load_run, ordered
 from bench.registry import SCENARIO_ORDER
 from bench.report.chartkit import Panel, Point, Series
 from bench.report.charts import OVERLOAD_PERCENTILES, Effect, StartTimes
 
-STACKS = ("fastapi-async", "fastapi-sync", "flask-sync")
+SIDES = {"framework": ("fastapi", "flask"), "driver": ("async", "sync")}
+
+
+@dataclass
+class Analysis:
+    """What the report reads: the analysis Result, and the run's rows for what the Result does not carry."""
+
+    result: Result
+    run: Run
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """metadata.json as stored."""
+        return self.run.metadata.stored()
+
+    @cached_property
+    def erg(self) -> dict[str, Any] | None:
+        """ergonomics.json as stored, or None."""
+        return self.run.ergonomics.stored() if self.run.ergonomics else None
+
+    @property
+    def groups(self) -> dict[GroupKey, GroupStats]:
+        """Every (server, scenario, users) group with a valid repeat."""
+        return self.result.groups
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenarios with a valid group."""
+        return self.result.scenarios
+
+    @property
+    def servers(self) -> list[str]:
+        """Setups with a valid group."""
+        return self.result.servers
+
+    @property
+    def best_ratios(self) -> dict[tuple[str, int, str], Ratio]:
+        """(scenario, users, metric) → best FastAPI app ÷ best Flask app."""
+        return self.result.best
+
+    def top_level(self, scenario: str) -> int | None:
+        """Highest concurrency where both frameworks' apps were measured."""
+        return self.result.top_level.get(scenario)
+
+
+def load(run_dir: Path) -> Analysis:
+    """Load and analyse a run directory."""
+    run = load_run(Path(run_dir))
+    return Analysis(analyse(run), run)
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series[Any]:
@@ -43,8 +94,7 @@ def is_open(a: Analysis, cell_id: str) -> bool:
 
 def closed_groups(a: Analysis) -> list[GroupStats]:
     """Groups measured in closed loop (all of them in runs without a mode column), A/A controls left out."""
-    controls = set(a.run.summary.loc[_col(a.run.summary, "control_of").astype(str) != "", "server"])
-    return [g for g in a.groups.values() if g.server not in controls and not any(is_open(a, c) for c in g.cell_ids)]
+    return [g for g in a.groups.values() if not g.control_of and not any(is_open(a, c) for c in g.cell_ids)]
 
 
 def _invalid_reason(a: Analysis, server: str, scenario: str, users: int | None = None) -> str:
@@ -140,16 +190,8 @@ def open_panels(a: Analysis) -> list[Panel]:
 
 
 def noise_floor(a: Analysis) -> float | None:
-    """Largest |A/A ratio − 1| of throughput over the run's control groups; None without an A/A control."""
-    groups = list(a.groups.values())
-    controls = a.run.summary[_col(a.run.summary, "control_of").astype(str) != ""]
-    floors = []
-    for server, of in {(str(r["server"]), str(r["control_of"])) for _, r in controls.iterrows()}:
-        for g in (g for g in groups if g.server == server):
-            twin = a.groups.get((of, g.scenario, g.users))
-            if twin is not None and twin.rps_median > 0:
-                floors.append(abs(g.rps_median / twin.rps_median - 1.0))
-    return max(floors) if floors else None
+    """The run's A/A noise floor (None without a control pair measured with enough repeats)."""
+    return a.result.noise_floor
 
 
 def effect_rows(a: Analysis, floor: float | None) -> list[Effect]:
@@ -162,74 +204,34 @@ def effect_rows(a: Analysis, floor: float | None) -> list[Effect]:
             out.append(Effect(scenario, math.nan, invalid="; ".join(sorted(reasons)) or "one framework only"))
             continue
         r = a.best_ratios[(scenario, users, "rps")]
-        beyond = floor is None or abs(r.ratio - 1) > floor
         lo, hi = r.ci if r.ci else (None, None)
-        out.append(Effect(f"{scenario} ({users} users)", r.ratio, lo, hi, r.favours if beyond else None))
+        out.append(Effect(f"{scenario} ({users} users)", r.ratio, lo, hi, r.winner))
     return out
 
 
-def stack_of(a: Analysis, server: str) -> str:
-    """The setup's stack from metadata, else inferred from framework and DB driver."""
-    meta = (a.run.metadata.get("servers") or {}).get(server) or {}
-    if meta.get("stack"):
-        return str(meta["stack"])
-    fw = a.run.framework_of(server)
-    driver = str(meta.get("db_driver", "")).lower()
-    return f"{fw}-{'async' if fw == 'fastapi' and ('async' in driver or not driver) else 'sync'}"
-
-
-def baseline_of(a: Analysis, server: str) -> str | None:
-    """The baseline setup of the setup's stack (metadata.servers[].baseline, else 'baseline-<stack>')."""
-    meta = (a.run.metadata.get("servers") or {}).get(server) or {}
-    if "baseline" in meta:
-        return str(meta["baseline"]) if meta["baseline"] else None
-    return None if server.startswith("baseline-") else f"baseline-{stack_of(a, server)}"
-
-
-def _best(groups: Iterable[GroupStats]) -> GroupStats | None:
-    return max(groups, key=lambda g: g.rps_median, default=None)
-
-
-def decomposition_rows(a: Analysis, floor: float | None) -> list[Effect]:
-    """Per scenario: framework effect (FastAPI-sync ÷ Flask-sync) and driver effect (FastAPI-async ÷ -sync)."""
-    groups = [g for g in closed_groups(a) if baseline_of(a, g.server) is not None]
+def decomposition_rows(a: Analysis) -> list[Effect]:
+    """Per scenario: the framework effect (same sync driver) and the driver effect (same framework)."""
     out = []
-    for scenario in a.scenarios:
-        users = a.top_level(scenario)
-        here = [g for g in groups if g.scenario == scenario and g.users == users]
-        best = {st: _best(g for g in here if stack_of(a, g.server) == st) for st in STACKS}
-        for label, first, second, fav in (
-            ("framework: FastAPI ÷ Flask, both sync driver", "fastapi-sync", "flask-sync", ("fastapi", "flask")),
-            ("driver: async ÷ sync, both FastAPI", "fastapi-async", "fastapi-sync", ("async", "sync")),
-        ):
-            x, y = best[first], best[second]
-            if x is None or y is None:
+    for d in a.result.decomposition:
+        for e in d.effects:
+            if e.name not in SIDES:
                 continue
-            r = ratio(x, y, "rps")
+            r = e.ratio
             lo, hi = r.ci if r.ci else (None, None)
-            sig = bool(r.significant) and (floor is None or abs(r.ratio - 1) > floor)
-            favours = (fav[0] if r.ratio > 1 else fav[1]) if sig else None
-            out.append(Effect(f"{scenario} · {label}", r.ratio, lo, hi, favours))
+            favours = None if not r.called else SIDES[e.name][0 if r.ratio > 1 else 1]
+            out.append(Effect(f"{d.scenario} · {e.name}: {e.what}", r.ratio, lo, hi, favours))
     return out
 
 
 def baseline_series(a: Analysis) -> tuple[list[str], list[Series]]:
-    """Each app setup's rps ÷ its stack baseline's rps, per scenario both served, at the top concurrency."""
-    groups = closed_groups(a)
-    cats: list[str] = []
+    """Each app setup's rps ÷ its stack baseline's rps, per scenario both served."""
+    cats = ordered([f.ratio.scenario for f in a.result.baseline_fractions], SCENARIO_ORDER)
     by_setup: dict[str, list[Point]] = {}
-    for scenario in a.scenarios:
-        here = {g.server: g for g in groups if g.scenario == scenario and g.users == _top(a, groups, scenario)}
-        pairs = [(g, here[b]) for g in here.values() if (b := baseline_of(a, g.server)) and b in here]
-        if not pairs:
-            continue
-        cats.append(scenario)
-        for g, base in pairs:
-            r = ratio(g, base, "rps")
-            lo, hi = r.ci if r.ci else (None, None)
-            by_setup.setdefault(g.server, []).append(Point(len(cats) - 1, r.ratio, lo, hi))
-    series = [Series(s, a.run.framework_of(s), tuple(p)) for s, p in by_setup.items()]
-    return cats, series
+    for f in a.result.baseline_fractions:
+        r = f.ratio
+        lo, hi = r.ci if r.ci else (None, None)
+        by_setup.setdefault(r.a.server, []).append(Point(cats.index(r.scenario), r.ratio, lo, hi))
+    return cats, [Series(s, a.run.framework_of(s), tuple(p)) for s, p in by_setup.items()]
 
 
 def _top(a: Analysis, groups: list[GroupStats], scenario: str) -> int | None:
@@ -254,7 +256,7 @@ def per_setup_series(a: Analysis, metric: str) -> tuple[list[str], list[Series]]
 
 def start_times(a: Analysis) -> list[StartTimes]:
     """Cold-start samples per framework from ergonomics.json."""
-    cs = (a.run.ergonomics or {}).get("cold_start")
+    cs = (a.erg or {}).get("cold_start")
     out = []
     for fw in ("fastapi", "flask"):
         d = cs.get(fw) if isinstance(cs, dict) else None

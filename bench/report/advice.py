@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.analyse.advise import Advice, MixError
-from bench.analyse.analysis import analyse, load_run
+from bench.report.adapt import load
 from bench.report.facts import mix_advice, setup_capacities
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
@@ -46,7 +46,7 @@ def table(advice: Advice, p99_ms: float, basis: str) -> Table:
 
 def advise_main(run_dir: Path, mix: str, p99_ms: float) -> int:
     """Print the advice for a mix; exit 2 with one line naming the bad part of the mix."""
-    analysis = analyse(load_run(run_dir))
+    analysis = load(run_dir)
     try:
         advice = mix_advice(analysis, mix, p99_ms)
     except MixError as exc:

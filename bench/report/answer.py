@@ -50,16 +50,16 @@ class ScenarioResult:
 
     @property
     def verdict(self) -> str:
-        """'FastAPI faster', 'Flask faster', 'tie', 'untested' or 'not measured'."""
+        """'FastAPI faster', 'Flask faster', 'tie', 'no verdict' or 'not measured'."""
         if not self.measured:
             return "not measured"
         if self.favours:
             return f"{NAMES[self.favours]} faster"
-        return "untested" if self.significant is None else "tie"
+        return "no verdict" if self.significant is None else "tie"
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
-    return f"[{ci[0]:.2f}–{ci[1]:.2f}]" if ci else "(no CI)"
+    return f"[{ci[0]:.2f}–{ci[1]:.2f}]" if ci else "(no CI: fewer than 3 repeats)"
 
 
 def effect(r: ScenarioResult) -> str:
@@ -90,7 +90,8 @@ def sentence(r: ScenarioResult, noise_floor: float | None, p99_ms: float) -> str
     if not r.measured:
         return f"{head}): not measured — {r.invalid or 'no valid cells for both frameworks'}."
     return (
-        f"{head}, {r.users} users): {r.verdict} — {effect(r)}, CI over {r.ci_basis}; {_floor(noise_floor)}; "
+        f"{head}, {r.users} users): {r.verdict} — {effect(r)}"
+        f"{', CI over ' + r.ci_basis if r.ci else ''}; {_floor(noise_floor)}; "
         f"{_capacity(r, p99_ms)}."
     )
 
@@ -125,9 +126,10 @@ class Choice:
         name = NAMES[self.framework]
         if not self.wins and not self.extras:
             return f"Choose {name} if: no measured workload or ergonomic check favours it in this run."
-        body = "; ".join(self.wins) if self.wins else "no measured workload favours it on throughput"
         extra = f" Also: {'; '.join(self.extras)}." if self.extras else ""
-        return f"Choose {name} if your traffic is mostly {body}.{extra}"
+        if not self.wins:
+            return f"Choose {name} for: no workload on throughput (none called in this run).{extra}"
+        return f"Choose {name} if your traffic is mostly {'; '.join(self.wins)}.{extra}"
 
 
 def choices(results: Sequence[ScenarioResult], extras: Mapping[str, Sequence[str]]) -> list[Choice]:
@@ -141,16 +143,20 @@ def choices(results: Sequence[ScenarioResult], extras: Mapping[str, Sequence[str
 
 
 def ties(results: Sequence[ScenarioResult]) -> str:
-    """The scenarios where the run could not tell the frameworks apart, or '' when there are none."""
-    even = [r.scenario for r in results if r.measured and r.favours is None]
-    return f"Either for {', '.join(even)}: no difference this run could detect." if even else ""
+    """The scenarios where the run could not tell the frameworks apart (or could not decide), or ''."""
+    even = [r.scenario for r in results if r.measured and r.favours is None and r.significant is not None]
+    open_ = [r.scenario for r in results if r.measured and r.significant is None]
+    out = [f"Either for {', '.join(even)}: no difference this run could detect."] if even else []
+    if open_:
+        out.append(f"No verdict for {', '.join(open_)}: fewer than 3 repeats or no A/A noise floor.")
+    return " ".join(out)
 
 
 def tally(results: Sequence[ScenarioResult]) -> str:
     """'Flask 3, FastAPI 1, tie 1, not measured 1' over every scenario."""
     counts: dict[str, int] = {}
     for r in results:
-        key = NAMES[r.favours] if r.favours else ("not measured" if not r.measured else "tie")
+        key = NAMES[r.favours] if r.favours else r.verdict
         counts[key] = counts.get(key, 0) + 1
-    order = sorted(counts, key=lambda k: (k in ("tie", "not measured"), -counts[k], k))
+    order = sorted(counts, key=lambda k: (k in ("tie", "no verdict", "not measured"), -counts[k], k))
     return ", ".join(f"{k} {counts[k]}" for k in order)

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from bench.analyse.advise import Advice, MixError, SetupCapacity, advise, parse_mix
-from bench.analyse.analysis import Analysis, ratio
+from bench.analyse.controls import make_ratio
 from bench.registry import SCENARIOS
-from bench.report.adapt import closed_groups, noise_floor
+from bench.report.adapt import Analysis, closed_groups, noise_floor
 from bench.report.answer import Capacity, ScenarioResult
 
 DEFAULT_P99_MS = 100.0
@@ -30,7 +30,7 @@ WORKLOAD_OF = {name: s.workload for name, s in SCENARIOS.items()}
 
 def server_cores(a: Analysis) -> int:
     """Cores the server was pinned to (1 when not recorded)."""
-    cpus = (a.run.metadata.get("placement") or {}).get("server_cpus")
+    cpus = (a.meta.get("placement") or {}).get("server_cpus")
     return len(cpus) if isinstance(cpus, list) and cpus else 1
 
 
@@ -70,7 +70,6 @@ def setup_capacities(a: Analysis, p99_ms: float) -> tuple[list[SetupCapacity], s
 
 def scenario_results(a: Analysis, p99_ms: float = DEFAULT_P99_MS) -> list[ScenarioResult]:
     """One ScenarioResult per scenario of the run (measured or not), in the run's order."""
-    floor = noise_floor(a)
     caps, basis = setup_capacities(a, p99_ms)
     out = []
     for scenario in a.run.scenarios:
@@ -84,23 +83,22 @@ def scenario_results(a: Analysis, p99_ms: float = DEFAULT_P99_MS) -> list[Scenar
             out.append(ScenarioResult(scenario, workload, capacity=capacity, invalid=why))
             continue
         r, p99 = a.best_ratios[(scenario, users, "rps")], a.best_ratios[(scenario, users, "p99_ms")]
-        beyond = floor is None or abs(r.ratio - 1) > floor
-        favours = r.favours if beyond else None
-        repeats = min(r.fastapi.repeats, r.flask.repeats)
+        favours = r.winner
+        repeats = min(r.a.repeats, r.b.repeats)
         out.append(
             ScenarioResult(
                 scenario=scenario,
                 workload=workload,
                 users=users,
-                setups={"fastapi": r.fastapi.server, "flask": r.flask.server},
+                setups={"fastapi": r.a.server, "flask": r.b.server},
                 ratio=r.ratio,
                 ci=r.ci,
-                ci_basis=f"{repeats} repeats" if repeats >= 3 else f"per-second samples ({repeats} repeat)",
+                ci_basis=f"{repeats} repeats",
                 repeats=repeats,
                 favours=favours,
-                significant=r.significant,
+                significant=r.called,
                 p99_ratio=p99.ratio,
-                p99_favours=p99.favours,
+                p99_favours=p99.winner,
                 loser_worst=_loser_worst(a, scenario, users, favours),
                 capacity=capacity,
             )
@@ -128,7 +126,8 @@ def _loser_worst(a: Analysis, scenario: str, users: int, favours: str | None) ->
     best = max((g for g in here if g.framework == favours), key=lambda g: g.rps_median, default=None)
     if worst is None or best is None:
         return None
-    r = ratio(best, worst, "rps") if favours == "fastapi" else ratio(worst, best, "rps")
+    fa, fl = (best, worst) if favours == "fastapi" else (worst, best)
+    r = make_ratio(fa, fl, "rps", None)
     return worst.server, r.ratio
 
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from bench.analyse.analysis import Analysis
+from bench.report.adapt import Analysis
 
 DURABILITY_KEYS = ("fsync", "synchronous_commit", "full_page_writes")
 ENVIRONMENT_KEYS = (
@@ -50,7 +50,7 @@ def durability(meta: Mapping[str, Any]) -> tuple[str, bool]:
 
 
 def _loadgen(a: Analysis) -> str:
-    settings = a.run.metadata.get("settings") or {}
+    settings = a.meta.get("settings") or {}
     valid = a.run.valid
     peak = float(valid["loadgen_cpu_pct"].max()) if len(valid) else math.nan
     mode = "open and closed loop" if "mode" in a.run.summary and (a.run.summary["mode"] == "open").any() else "closed"
@@ -64,7 +64,7 @@ def _loadgen(a: Analysis) -> str:
 
 def methodology(a: Analysis) -> list[tuple[str, str]]:
     """(aspect, what was done) rows of the compact methodology table."""
-    meta = a.run.metadata
+    meta = a.meta
     settings, placement = meta.get("settings") or {}, meta.get("placement") or {}
     repeats = sorted({g.repeats for g in a.groups.values()})
     packages = meta.get("packages") or {}
@@ -79,8 +79,7 @@ def methodology(a: Analysis) -> list[tuple[str, str]]:
         (
             "Repeats",
             f"{'/'.join(map(str, repeats)) or '—'} valid repeat(s) per group; {settings.get('duration_s', '?')} s "
-            f"measured after {settings.get('warmup_s', '?')} s warm-up; CIs across repeats when ≥ 3, else over "
-            "per-second samples (too narrow)",
+            f"measured after {settings.get('warmup_s', '?')} s warm-up; CIs across repeats (≥ 3), none with fewer",
         ),
         ("Database durability", durability(meta)[0]),
         ("Load generator", _loadgen(a)),
@@ -110,23 +109,20 @@ def caveats(a: Analysis) -> list[str]:
         "Not covered: TLS or a reverse proxy in front, other databases or drivers, other worker counts, "
         "application code unlike ours. 'Not significant' means this run could not tell the two apart.",
     ]
-    text, off = durability(a.run.metadata)
+    text, off = durability(a.meta)
     if off:
         out.insert(0, f"PostgreSQL durability: {text}.")
     out.extend(asymmetries(a))
     if any(g.repeats < 3 for g in a.groups.values()):
-        out.insert(
-            0,
-            "Some groups have fewer than 3 repeats: their throughput CI and tests use the per-second samples "
-            "within the cell(s), which ignore run-to-run variation (server restarts, cache state) and so are "
-            "too narrow; their latency ratios are untested.",
-        )
+        out.insert(0, "Some groups have fewer than 3 valid repeats: they get no CI and no verdict.")
+    if a.result.noise is None:
+        out.insert(0, "No A/A control pair in this run: the noise floor is unknown, so no difference is called.")
     return out
 
 
 def asymmetries(a: Analysis) -> list[str]:
     """Differences between the measured setups that the stacks bring with them, read from metadata.servers."""
-    servers = {k: v for k, v in (a.run.metadata.get("servers") or {}).items() if k in a.servers}
+    servers = {k: v for k, v in (a.meta.get("servers") or {}).items() if k in a.servers and "~" not in k}
     out = []
     for key, label in (
         ("db_driver", "DB driver"),

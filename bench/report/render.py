@@ -11,20 +11,21 @@ from typing import Any
 import jinja2
 
 from bench.analyse.advise import Advice
-from bench.analyse.analysis import Analysis, GroupStats, Ratio, analyse, load_run
+from bench.analyse.result import GroupStats, Ratio
 from bench.analyse.verdicts import (
     SeedRow,
     async_words,
+    call_word,
     core_loc,
     decision_guide,
     describe_ratio,
     fmt_ci,
-    fmt_p,
+    fmt_floor,
     openapi_split,
     seed_table,
 )
 from bench.report import answer, facts, method
-from bench.report.adapt import noise_floor
+from bench.report.adapt import Analysis, load, noise_floor
 from bench.report.chartkit import FRAMEWORK_COLOR, Chart
 from bench.report.gallery import render_charts
 from bench.runformat import atomic_write
@@ -75,7 +76,15 @@ def environment() -> jinja2.Environment:
     )
     env.globals["async_words"] = async_words
     env.filters.update(
-        num=num, ci=ci_text, ratio=describe_ratio, p=fmt_p, ratio_ci=fmt_ci, tojson_pretty=_pretty, compact=_compact
+        num=num,
+        ci=ci_text,
+        ratio=describe_ratio,
+        call=call_word,
+        floor=fmt_floor,
+        ratio_ci=fmt_ci,
+        tojson_pretty=_pretty,
+        compact=_compact,
+        command=_command,
     )
     return env
 
@@ -96,62 +105,35 @@ def _command(value: Any) -> str:
 
 
 def _setups(a: Analysis) -> list[dict[str, Any]]:
-    meta_servers: dict[str, Any] = a.run.metadata.get("servers") or {}
-    summary = a.run.summary
-    rows = []
-    for name in a.run.servers or list(meta_servers):
-        s = meta_servers.get(name, {})
-        cells = summary[summary["server"] == name]
-        workers = sorted({int(w) for w in cells["workers"].dropna()}) or [s.get("workers", "—")]
-        rows.append(
-            {
-                "setup": name,
-                "framework": s.get("framework") or a.run.framework_of(name),
-                "command": _command(s.get("command")),
-                "workers": "/".join(map(str, workers)),
-                "worker_class": s.get("worker_class", "—"),
-                "threads": s.get("threads", "—"),
-                "keep_alive": s.get("keep_alive", "—"),
-                "db_driver": s.get("db_driver", "—"),
-                "http_client": s.get("http_client", "—"),
-                "pool": s.get("pool_size_per_worker", "—"),
-                "measured": name in a.servers,
-            }
-        )
-    return rows
+    return [{**vars(s), "setup": s.name, "command": _command(s.command)} for s in a.result.setups]
 
 
 def _invalid(a: Analysis) -> list[dict[str, Any]]:
-    rows = []
-    for _, r in a.run.invalid.sort_values(["scenario", "server", "users", "repeat"]).iterrows():
-        cell = str(r["cell_id"])
-        files = [f for f in RAW_FILES if (a.run.cell_dir(cell) / f).exists()]
-        rows.append({"cell_id": cell, "reasons": str(r["invalid_reason"]).split(";"), "files": files})
-    return rows
+    return [{"cell_id": c.cell_id, "reasons": list(c.reasons), "files": list(c.files)} for c in a.result.invalid]
 
 
 def _ratio_rows(ratios: list[Ratio]) -> list[dict[str, Any]]:
     by_key: dict[tuple[str, int, str, str], dict[str, Any]] = {}
     for r in ratios:
-        k = (r.scenario, r.users, r.fastapi.server, r.flask.server)
-        row = by_key.setdefault(k, {"scenario": k[0], "users": k[1], "fastapi": r.fastapi, "flask": r.flask})
+        k = (r.scenario, r.users, r.a.server, r.b.server)
+        row = by_key.setdefault(k, {"scenario": k[0], "users": k[1], "a": r.a, "b": r.b})
         row[r.metric] = r
     return list(by_key.values())
 
 
 def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = facts.DEFAULT_P99_MS) -> dict[str, Any]:
     """Everything the report template shows, derived from the analysis."""
-    meta = a.run.metadata
+    meta = a.meta
     groups_by_scenario: dict[str, list[GroupStats]] = {s: [] for s in a.scenarios}
     for g in a.groups.values():
         groups_by_scenario[g.scenario].append(g)
     for gs in groups_by_scenario.values():
         gs.sort(key=lambda g: (a.servers.index(g.server), g.users))
-    erg = a.run.ergonomics
+    erg = a.erg
     results = facts.scenario_results(a, p99_ms)
     floor = noise_floor(a)
     return {
-        "run_id": a.run.run_id,
+        "run_id": a.result.run_id,
         "meta": meta,
         "platform": meta.get("platform") or {},
         "sections": SECTIONS,
@@ -164,28 +146,26 @@ def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = fact
         "noise_floor": floor,
         "method_rows": method.methodology(a),
         "mixes": [(n, m, _advice_row(x)) for n, m, x in facts.typical_mixes(a, p99_ms)],
-        "seed_rows": seed_table(a),
+        "seed_rows": seed_table(a.result),
         "charts": charts,
         "colors": FRAMEWORK_COLOR,
         "groups_by_scenario": groups_by_scenario,
         "best_rows": _ratio_rows(list(a.best_ratios.values())),
-        "pair_rows": _ratio_rows(a.pair_ratios),
+        "pair_rows": _ratio_rows(a.result.pairs),
         "warnings": [(g, w) for g in a.groups.values() for w in g.warnings],
         "setups": _setups(a),
         "erg": erg,
         "erg_loc_rows": _loc_rows(erg),
         "openapi_split": {fw: openapi_split(erg, fw) for fw in ("fastapi", "flask")},
         "core_loc": {fw: core_loc(erg, fw) for fw in ("fastapi", "flask")},
-        "guide": decision_guide(a),
+        "guide": decision_guide(a.result),
         "caveats": method.caveats(a),
         "invalid": _invalid(a),
-        "issues": a.consistency_issues,
-        "cells_total": len(a.run.summary),
-        "cells_valid": len(a.run.valid),
-        "files": [
-            f for f in ("summary.csv", "summary.json", "metadata.json", "ergonomics.json") if (a.run.path / f).exists()
-        ],
-        "valid_cells": [str(c) for c in a.run.valid["cell_id"]],
+        "issues": a.result.consistency_issues,
+        "cells_total": a.result.cells_total,
+        "cells_valid": len(a.result.valid_cells),
+        "files": a.result.files,
+        "valid_cells": a.result.valid_cells,
         "raw_files": RAW_FILES,
     }
 
@@ -253,7 +233,7 @@ def _markdown(ctx: dict[str, Any]) -> str:
 def build_report(run_dir: Path, *, p99_ms: float = facts.DEFAULT_P99_MS) -> Path:
     """Write report.html, report.md and charts/*.png into the run directory; return the HTML path."""
     run_dir = Path(run_dir)
-    analysis = analyse(load_run(run_dir))
+    analysis = load(run_dir)
     charts = render_charts(analysis, run_dir / "charts", slo_ms=p99_ms)
     ctx = build_context(analysis, charts, p99_ms=p99_ms)
     html = environment().get_template("report.html.j2").render(**ctx)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyse.analysis import analyse, load_run
 from bench.cli import main
+from bench.report.adapt import load
 from bench.report.advice import parse_p99
 from bench.report.facts import mix_advice, setup_capacities, typical_mixes
 from tests.support import fake_run
@@ -27,7 +27,7 @@ def test_p99_durations_parse_and_bad_ones_are_named() -> None:
 
 
 def test_a_mix_gets_one_verdict_with_a_ci(run_dir: Path) -> None:
-    a = analyse(load_run(run_dir))
+    a = load(run_dir)
     advice = mix_advice(a, "upstream=1", 10_000.0)
     # fixture: best FastAPI setup (uvicorn, 3.0× base) vs best Flask setup (gthread, 1.5× base) on upstream
     assert advice.best == {"fastapi": "fastapi-uvicorn", "flask": "flask-gunicorn-gthread"}
@@ -40,7 +40,7 @@ def test_a_mix_gets_one_verdict_with_a_ci(run_dir: Path) -> None:
 
 
 def test_the_report_rows_cover_the_typical_mixes(run_dir: Path) -> None:
-    rows = typical_mixes(analyse(load_run(run_dir)), 10_000.0)
+    rows = typical_mixes(load(run_dir), 10_000.0)
     assert len(rows) == 3
     by_name = {name: advice for name, _, advice in rows}
     gateway = by_name["Integration gateway (mostly upstream calls)"]

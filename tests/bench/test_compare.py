@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.analyse.rundata import load_run
-from bench.report.compare import compare_main, compare_runs, python_version, setup_differences
+from bench.analyse.analysis import analyse_dir
+from bench.analyse.comparison import Comparison, compare_results, setup_differences
+from bench.report.compare import compare_main
+from bench.runformat import RunMetadata
 from tests.support import fake_run
 
 SMALL = {"scenarios": ("item", "upstream"), "users": (4, 16)}
@@ -21,6 +23,10 @@ SMALL = {"scenarios": ("item", "upstream"), "users": (4, 16)}
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path: Path = fake_run.make_run(tmp_path_factory.mktemp("a"), **SMALL)
     return path
+
+
+def compare_runs(a: Path, b: Path, *, fail_above_pct: float) -> Comparison:
+    return compare_results(analyse_dir(a), analyse_dir(b), fail_above_pct=fail_above_pct)
 
 
 def _copy(run_dir: Path, dest: Path) -> Path:
@@ -55,17 +61,18 @@ def _edit_metadata(run_dir: Path, **changes: object) -> None:
 
 def test_same_run_shows_no_change_and_passes(baseline: Path, tmp_path: Path) -> None:
     assert compare_main(baseline, baseline, fail_above_pct=5.0, force=False, out_dir=tmp_path) == 0
-    comp = compare_runs(load_run(baseline), load_run(baseline), fail_above_pct=5.0)
+    comp = compare_runs(baseline, baseline, fail_above_pct=5.0)
     assert comp.differences == []
     assert comp.regressions == []
     assert comp.only_a == comp.only_b == []
-    assert len(comp.groups) == 4 * 2 * 2
+    assert len(comp.groups) == 5 * 2 * 2  # four setups and the A/A control × scenarios × levels
+    assert comp.noise_floor is not None
     for g in comp.groups:
         for c in g.changes.values():
             assert c.pct == 0.0
-            assert c.significant is False
+            assert c.called is False
     md = (tmp_path / "compare.md").read_text()
-    assert "no significant regression" in md
+    assert "no called regression" in md
     assert "REGRESSION" not in md
     page = (tmp_path / "compare.html").read_text()
     assert not re.search(r'(?:src|href)\s*=\s*["\']?\s*(?:https?:)?//', page)
@@ -74,28 +81,37 @@ def test_same_run_shows_no_change_and_passes(baseline: Path, tmp_path: Path) -> 
 
 def test_slower_run_is_a_regression(baseline: Path, tmp_path: Path) -> None:
     slower = _copy(baseline, tmp_path)
-    _slow_down(slower, "fastapi-uvicorn", 0.7)
+    for server in ("fastapi-uvicorn", "fastapi-uvicorn~aa"):  # the setup and its A/A control, so B stays quiet
+        _slow_down(slower, server, 0.7)
     assert compare_main(baseline, slower, fail_above_pct=5.0, force=False, out_dir=None) == 1
-    comp = compare_runs(load_run(baseline), load_run(slower), fail_above_pct=5.0)
+    comp = compare_runs(baseline, slower, fail_above_pct=5.0)
     regressed = {key for key, c in comp.regressions if c.metric == "rps"}
-    assert regressed == {("fastapi-uvicorn", s, u) for s in SMALL["scenarios"] for u in SMALL["users"]}
+    assert regressed == {
+        (server, s, u) for server in ("fastapi-uvicorn", "fastapi-uvicorn~aa") for s in SMALL["scenarios"]
+        for u in SMALL["users"]
+    }  # fmt: skip
     for key, c in comp.regressions:
         assert c.pct == pytest.approx(-30.0, abs=0.5), key
     assert "REGRESSION" in (slower / "compare.md").read_text()  # out_dir defaults to run B
     assert (slower / "compare.html").exists()
-    # a 30 % drop is inside a 40 % threshold: significant but not failing
+    # a 30 % drop is inside a 40 % threshold: called but not failing
     assert compare_main(baseline, slower, fail_above_pct=40.0, force=False, out_dir=tmp_path / "o") == 0
 
 
-def test_single_repeat_runs_are_compared_on_per_second_samples(tmp_path: Path) -> None:
+def test_single_repeat_runs_are_untested_not_compared_on_per_second_samples(tmp_path: Path) -> None:
     a = fake_run.make_run(tmp_path / "a", repeats=1, scenarios=("item",), users=(8,))
     b = _copy(a, tmp_path)
     _slow_down(b, "flask-gunicorn-sync", 0.8)
-    comp = compare_runs(load_run(a), load_run(b), fail_above_pct=5.0)
-    rps = {g.key: g.changes["rps"] for g in comp.groups}
-    assert rps[("flask-gunicorn-sync", "item", 8)].test == "Mann-Whitney U"
-    assert [k for k, _ in comp.regressions] == [("flask-gunicorn-sync", "item", 8)]
-    assert all(g.changes["p99_ms"].significant is None for g in comp.groups)  # latency untested with 1 repeat
+    comp = compare_runs(a, b, fail_above_pct=5.0)
+    rps = comp.groups[0].changes["rps"]
+    assert {g.key: g.changes["rps"].pct for g in comp.groups}[("flask-gunicorn-sync", "item", 8)] == pytest.approx(
+        -20.0, abs=0.5
+    )
+    assert rps.ci is None
+    assert all(c.called is None for g in comp.groups for c in g.changes.values())  # one repeat: no CI, no call
+    assert comp.regressions == []
+    assert compare_main(a, b, fail_above_pct=5.0, force=False, out_dir=tmp_path / "o") == 0
+    assert "untested" in (tmp_path / "o" / "compare.md").read_text()
 
 
 def test_mismatched_setups_are_refused_unless_forced(
@@ -114,21 +130,23 @@ def test_mismatched_setups_are_refused_unless_forced(
 
 
 def test_setup_differences_cover_what_matters() -> None:
-    meta = fake_run.metadata("r", ["fastapi-uvicorn"], [8], 1, 10)
-    assert setup_differences(meta, json.loads(json.dumps(meta))) == []
-    changed = json.loads(json.dumps(meta))
+    raw = fake_run.metadata("r", ["fastapi-uvicorn"], [8], 1, 10)
+    meta = RunMetadata.model_validate(raw)
+    assert setup_differences(meta, meta.model_copy(deep=True)) == []
+    changed = json.loads(json.dumps(raw))
     changed["python"]["executable"] = "/elsewhere/bin/python"  # a different venv path is not a difference
     changed["git"]["sha"] = "fffffff"  # nor is another commit: that is what compare is for
-    assert setup_differences(meta, changed) == []
-    for key, value in (("python", {"version": "3.12.1"}), ("packages", {**meta["packages"], "Werkzeug": "9"})):
-        other = {**meta, key: value}
-        assert setup_differences(meta, other), key
-    assert python_version({"python": "3.11.7"}) == "3.11.7"
-    assert python_version({}) is None
+    assert setup_differences(meta, RunMetadata.model_validate(changed)) == []
+    for key, value in (("python", {"version": "3.12.1"}), ("packages", {**raw["packages"], "Werkzeug": "9"})):
+        assert setup_differences(meta, RunMetadata.model_validate({**raw, key: value})), key
+    # the oldest runs stored python as a plain version string: migrated on load, then compared alike
+    legacy = RunMetadata.from_stored({k: v for k, v in raw.items() if k != "format_version"} | {"python": "3.11.7"})
+    assert legacy.python == {"version": "3.11.7"}
+    assert setup_differences(meta, legacy) == ["python: 'CPython 3.11.7' (A) vs '3.11.7' (B)"]
 
 
 def test_groups_present_in_one_run_only_are_listed(baseline: Path, tmp_path: Path) -> None:
     b = fake_run.make_run(tmp_path, scenarios=("item",), users=(4, 16))
-    comp = compare_runs(load_run(baseline), load_run(b), fail_above_pct=5.0)
+    comp = compare_runs(baseline, b, fail_above_pct=5.0)
     assert {k[1] for k in comp.only_a} == {"upstream"}
     assert comp.only_b == []

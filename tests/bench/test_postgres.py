@@ -24,13 +24,14 @@ from bench.drive.postgres import (
     database_server,
     find_pg_bin,
 )
+from shared_models.migrate import sync_url
 
 REPO = Path(__file__).resolve().parents[2]
 NO_PG_BIN_DIR = PostgresSettings(pg_bin_dir=None)  # explicit: a PG_BIN_DIR in the environment must not leak in
 
 
 def _scalar(url: str, sql: str) -> object:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1), poolclass=NullPool)
+    engine = create_engine(sync_url(url), poolclass=NullPool)
     try:
         with engine.begin() as conn:
             result = conn.execute(text(sql))
@@ -71,7 +72,7 @@ def test_embedded_lifecycle() -> None:
         pg.create_database("lifecycle")
         assert _scalar(pg.url_for("lifecycle"), "SELECT current_database()") == "lifecycle"
         pg.create_database("lifecycle_copy", template="lifecycle")
-        engine = create_engine(pg.url_for("lifecycle").replace("postgresql://", "postgresql+psycopg2://"))
+        engine = create_engine(sync_url(pg.url_for("lifecycle")))
         with engine.connect():  # an open connection must not block the drop
             pg.drop_database("lifecycle")
         engine.dispose()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyse.analysis import analyse, load_run
 from bench.analyse.verdicts import decision_guide, seed_table, type_hints_row
+from bench.report.adapt import load
 from bench.report.render import SECTIONS, build_report
 from bench.report.screenshot import first_screen
 from tests.support import fake_run
@@ -80,15 +80,15 @@ def test_invalid_cells_are_listed_with_reasons(report: Path) -> None:
 
 
 def test_numbers_come_from_the_run(report: Path) -> None:
-    a = analyse(load_run(report.parent))
+    a = load(report.parent)
     text = html.unescape(report.read_text())
     up = a.best_ratios[("upstream", 16, "rps")]
-    assert f"{up.fastapi.rps_median:,.0f} rps" in text
-    assert f"{up.flask.rps_median:,.0f} rps" in text
+    assert f"{up.a.rps_median:,.0f} rps" in text
+    assert f"{up.b.rps_median:,.0f} rps" in text
     assert f"{up.ratio:.2f}×" in text
     assert "Fixture CPU @ 2.0GHz" in text
     assert "2 cores" in text
-    verdicts = {row.feature: row.verdict for row in seed_table(a)}
+    verdicts = {row.feature: row.verdict for row in seed_table(a.result)}
     assert verdicts["OpenAPI docs"] == "supported"  # fixture: automatic vs 60 hand-written lines
     assert verdicts["Performance"] == "partly"  # fixture: faster on upstream/item, slower on order
     assert verdicts["Type hints"] == "not measured"  # mypy coverage is no evidence; the annotation probe is not in it
@@ -106,9 +106,9 @@ def test_report_without_ergonomics_says_not_measured(tmp_path: Path) -> None:
     text = build_report(run_dir).read_text()
     assert "not measured" in text
     assert "no <code>ergonomics.json</code>" in text
-    rows = {r.feature: r.verdict for r in seed_table(analyse(load_run(run_dir)))}
+    rows = {r.feature: r.verdict for r in seed_table(load(run_dir).result)}
     assert rows["Type hints"] == rows["OpenAPI docs"] == rows["Learning curve"] == "not measured"
-    assert "per-second samples within the cell" in text  # the < 3 repeats caveat
+    assert "fewer than 3 valid repeats: they get no CI and no verdict" in text  # the < 3 repeats caveat
 
 
 def test_smoke_run_with_gaps_still_renders(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert set(SECTION_IDS) <= set(result["sections"])
     assert result["table_rows"] == 6
     # The first 768 px of the page (at 1366 px wide) name every scenario of the run with a verdict.
-    scenarios = load_run(report.parent).scenarios
+    scenarios = load(report.parent).run.scenarios
     first = {s["scenario"]: s for s in result["first_screen"]}
     assert set(scenarios) <= set(first)
     for scenario in scenarios:
@@ -243,11 +243,11 @@ def _chromium() -> str:
 
 
 def test_words_follow_the_numbers(report: Path) -> None:
-    a = analyse(load_run(report.parent))
-    guide = {workload: advice for workload, advice, _ in decision_guide(a)}
+    a = load(report.parent)
+    guide = {workload: advice for workload, advice, _ in decision_guide(a.result)}
     # fixture: item FastAPI 1.2× (significant), list 1.0× (not): not "mixed", but which way it leans
     assert guide["DB-bound read"] == "leans FastAPI: significantly faster on item; no detectable difference on list"
-    rows = {r.feature: r for r in seed_table(a)}
+    rows = {r.feature: r for r in seed_table(a.result)}
     assert rows["Async support"].measured_fastapi.startswith("async def routes on the event loop")
     assert "native: True" not in rows["Async support"].measured_fastapi
     assert "0 lines in an OpenAPI module + 0 doc-only lines" in rows["OpenAPI docs"].measured_fastapi

@@ -91,9 +91,9 @@ def test_a_misnamed_column_fails_naming_it() -> None:
 def test_the_reference_run_of_version_1_loads_migrated() -> None:
     run = load_run(REFERENCE)
     assert "format_version" not in (REFERENCE / "metadata.json").read_text()  # still as it was written
-    assert run.metadata["format_version"] == FORMAT_VERSION
+    assert run.metadata.format_version == FORMAT_VERSION
     assert run.ergonomics is not None
-    assert run.ergonomics["format_version"] == FORMAT_VERSION
+    assert run.ergonomics.format_version == FORMAT_VERSION
     assert len(run.summary) > 0
     assert set(run.summary["control_of"]) == {""}
 

@@ -15,7 +15,7 @@ import pytest
 # Plain asserts in the helpers module get pytest's detailed failure messages too.
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
-from .helpers import Account, new_account, seed_account  # noqa: E402
+from tests.support.api import Account, new_account, seed_account  # noqa: E402
 
 # --- fixtures --------------------------------------------------------------------------------------------
 # Logins are Argon2-bound (~0.15 s): accounts reused across tests are made once per server and cached here.

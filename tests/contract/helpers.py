@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 import uuid
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import jwt
-from jwt.warnings import InsecureKeyLengthWarning
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, text
 
 from shared_models.errors import dumps, validation_detail
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
-from shared_models.settings import DEFAULT_JWT_SECRET
+from tests.support.api import Account
 
-PASSWORD = "contract-suite-password"
-JWT_ALGORITHM = "HS256"
 MAX_ID = 2_147_483_647
 # An id inside the valid EntityId range that no test ever creates (sequences never get near it).
 MISSING_ID = MAX_ID
@@ -38,87 +27,8 @@ NOT_AUTHENTICATED = "Not authenticated"
 BAD_CREDENTIALS = "Could not validate credentials"
 
 
-# --- accounts --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Account:
-    """A user that can call authenticated endpoints."""
-
-    id: int
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def unique_email(prefix: str = "contract") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}@example.com"
-
-
 def unique_name(prefix: str = "item") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def register(client: httpx.Client, email: str | None = None, password: str = PASSWORD, **extra: Any) -> dict:
-    response = client.post("/auth/register", json={"email": email or unique_email(), "password": password, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def login(client: httpx.Client, email: str, password: str) -> str:
-    response = client.post("/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
-
-
-def new_account(client: httpx.Client, prefix: str = "contract") -> Account:
-    """Register a fresh user (unique email) and log it in: 2 Argon2 operations on the server."""
-    email = unique_email(prefix)
-    user = register(client, email)
-    return Account(id=user["id"], email=email, password=PASSWORD, token=login(client, email, PASSWORD))
-
-
-def seed_account(base_url: str, index: int = 0) -> Account:
-    email = load_user_email(index)
-    with httpx.Client(base_url=base_url, timeout=10) as c:
-        token = login(c, email, LOAD_USER_PASSWORD)
-        me = c.get("/users/me", headers={"Authorization": f"Bearer {token}"})
-        assert me.status_code == 200, me.text
-    return Account(id=me.json()["id"], email=email, password=LOAD_USER_PASSWORD, token=token)
-
-
-# --- tokens ----------------------------------------------------------------------------------------------
-def make_token(
-    claims: dict[str, Any] | None = None,
-    *,
-    sub: Any = None,
-    secret: str = DEFAULT_JWT_SECRET,
-    algorithm: str = JWT_ALGORITHM,
-    expires_in: timedelta = timedelta(minutes=5),
-) -> str:
-    """A JWT signed like the live (development) servers sign them, with whatever claims a test needs."""
-    if claims is None:
-        now = datetime.now(UTC)
-        claims = {"sub": str(sub), "iat": now, "exp": now + expires_in}
-    with warnings.catch_warnings():
-        # HS384/HS512 tokens signed with the 45-byte dev secret are made on purpose (algorithm confusion).
-        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        return jwt.encode(claims, secret, algorithm=algorithm)
-
-
-def unsigned_token(claims: dict[str, Any]) -> str:
-    """An `alg: none` token: header.payload. with an empty signature."""
-
-    def b64(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- items -----------------------------------------------------------------------------------------------
@@ -145,21 +55,6 @@ def item_stock(db: Engine, item_id: int) -> int:
 def set_stock(db: Engine, item_id: int, stock: int) -> None:
     with db.begin() as conn:
         conn.execute(text("UPDATE items SET stock = :s WHERE id = :id"), {"s": stock, "id": item_id})
-
-
-def scalar(db: Engine, sql: str, **params: Any) -> Any:
-    with db.connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
-
-
-def wait_for(fetch: Callable[[], Any], timeout_s: float = 5.0, interval_s: float = 0.05) -> Any:
-    """Poll until fetch() returns something truthy; return it (or the last falsy value on timeout)."""
-    deadline = time.monotonic() + timeout_s
-    value = fetch()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval_s)
-        value = fetch()
-    return value
 
 
 # --- expected error bodies -------------------------------------------------------------------------------

@@ -11,25 +11,18 @@ from sqlalchemy import Engine, text
 
 import shared_models
 from shared_models.schemas import TokenForm, UserCreate
+from tests.support.api import PASSWORD, Account, bearer, login, make_token, register, unique_email, unsigned_token
 
 from .helpers import (
     BAD_CREDENTIALS,
     NOT_AUTHENTICATED,
-    PASSWORD,
     USER_PUBLIC_KEYS,
-    Account,
     assert_401,
     assert_422,
     assert_detail,
     assert_json,
-    bearer,
     expected_errors,
     locs,
-    login,
-    make_token,
-    register,
-    unique_email,
-    unsigned_token,
 )
 
 INCORRECT_LOGIN = "Incorrect email or password"

@@ -14,21 +14,9 @@ from sqlalchemy import Engine, make_url, text
 import shared_models
 from shared_models.errors import json_invalid_error
 from shared_models.schemas import ItemCreate, UserCreate
+from tests.support.api import PASSWORD, Account, bearer, make_token, unique_email
 
-from .helpers import (
-    MISSING_ID,
-    PASSWORD,
-    Account,
-    assert_422,
-    assert_detail,
-    assert_json,
-    assert_process_time,
-    bearer,
-    expected_errors,
-    locs,
-    make_token,
-    unique_email,
-)
+from .helpers import MISSING_ID, assert_422, assert_detail, assert_json, assert_process_time, expected_errors, locs
 
 ALLOWED_ORIGIN = "https://allowed.example"
 EVIL_ORIGIN = "https://evil.example"

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, text
 
 from shared_models.schemas import EntityId, ItemCreate, ItemsQuery, ItemUpdate
+from tests.support.api import Account, scalar
 
 from .helpers import (
     ITEM_PUBLIC_KEYS,
     MISSING_ID,
     NOT_AUTHENTICATED,
-    Account,
     assert_401,
     assert_422,
     assert_detail,
@@ -27,7 +27,6 @@ from .helpers import (
     is_json_number,
     item_row,
     locs,
-    scalar,
     unique_name,
 )
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from shared_models.schemas import EntityId, OrderCreate, PageQuery
+from tests.support.api import Account, new_account, scalar, wait_for
 
 from .helpers import (
     MISSING_ID,
     NOT_AUTHENTICATED,
     ORDER_LINE_KEYS,
     ORDER_PUBLIC_KEYS,
-    Account,
     assert_401,
     assert_422,
     assert_detail,
@@ -27,10 +27,7 @@ from .helpers import (
     expected_errors,
     item_stock,
     locs,
-    new_account,
-    scalar,
     set_stock,
-    wait_for,
 )
 
 ORDER_NOT_FOUND = "Order not found"

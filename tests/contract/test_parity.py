@@ -20,9 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from shared_models.migrate import sync_url
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
+from tests.support.api import make_token, unsigned_token
 
-from .helpers import MISSING_ID, make_token, unsigned_token
+from .helpers import MISSING_ID
 
 FRAMEWORK_ORDER = ("fastapi", "flask")
 COMPARED_HEADERS = (
@@ -113,7 +115,7 @@ class Normaliser:
 
 
 def _watermarks(database_url: str) -> dict[str, int]:
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as conn:
             return {

@@ -19,7 +19,9 @@ from bench.drive.servers import RunningServer
 
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
-from .helpers import REPORT, Account, http_client, make_engine, seed_account  # noqa: E402
+from tests.support.api import Account, http_client, seed_account  # noqa: E402
+
+from .helpers import REPORT, make_engine  # noqa: E402
 
 _seed_accounts: dict[str, Account] = {}
 _HERE = Path(__file__).resolve().parent

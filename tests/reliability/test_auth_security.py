@@ -22,24 +22,20 @@ from sqlalchemy import Engine
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import Framework, RunningServer, ServerStartError
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
-
-from .helpers import (
-    INT32_MAX,
+from tests.support.api import (
     Account,
     bearer,
-    describe,
-    execute,
     http_client,
     login,
     make_token,
     new_account,
-    rows,
     scalar,
     seed_account,
-    server_config,
     unique_email,
     unsigned_token,
 )
+
+from .helpers import INT32_MAX, describe, execute, rows, server_config
 
 NOT_AUTHENTICATED = "Not authenticated"
 BAD_CREDENTIALS = "Could not validate credentials"

@@ -24,8 +24,9 @@ from sqlalchemy import Engine
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import Framework, RunningServer
+from tests.support.api import get, http_client, scalar, seed_account, wait_for
 
-from .helpers import execute, get, http_client, report, rows, scalar, seed_account, server_config, wait_for
+from .helpers import execute, report, rows, server_config
 
 ITEM_IDS = [11, 12, 13, 14, 15]
 INITIAL_STOCK = 7

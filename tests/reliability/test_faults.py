@@ -21,8 +21,9 @@ import shared_models
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.postgres import EmbeddedPostgres
 from bench.drive.servers import FRAMEWORKS, RunningServer
+from tests.support.api import get, http_client
 
-from .helpers import describe, get, http_client, report
+from .helpers import describe, report
 
 CLIENT_TIMEOUT_S = 5.0
 POLL_INTERVAL_S = 0.05

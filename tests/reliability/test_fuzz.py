@@ -36,8 +36,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bench.drive.servers import RunningServer
+from tests.support.api import bearer, get, seed_account
 
-from .helpers import bearer, get, report, seed_account
+from .helpers import report
 
 DEFAULT_EXAMPLES = 25  # per operation and generation mode, in the default run
 SLOW_EXAMPLES = 300  # the same, under -m slow

@@ -18,7 +18,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from .helpers import INT32_MAX, INT64_MAX, MIB, PASSWORD, Account, describe, rows, scalar
+from tests.support.api import PASSWORD, Account, scalar
+
+from .helpers import INT32_MAX, INT64_MAX, MIB, describe, rows
 
 Loc = tuple[str | int, ...]
 
