@@ -35,6 +35,13 @@ def _int_list(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
 
 
+def _float_list(value: str) -> list[float]:
+    try:
+        return [float(part) for part in _csv_list(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
+
+
 def _port(value: str) -> int:
     try:
         port = int(value)
@@ -76,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pool-budget", type=int, help="total DB connections per setup, split over workers")
     run.add_argument("--carrier-delay-ms", type=int, help="upstream delay of the shipping-quote scenario")
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
+    run.add_argument("--slo-p99-ms", type=float, help="p99 target of the capacity search (default 100)")
+    run.add_argument("--open-rates", type=_float_list, help="fixed open-loop rates (rps) instead of capacity fractions")
+    run.add_argument("--open-scenarios", type=_csv_list, help="scenarios with open-loop cells (default: all)")
+    run.add_argument("--aa-control", help="setup started twice as an A/A control pair ('' = no control)")
+    run.add_argument("--order-seed", type=int, help="seed of the interleaved cell order (default: a new one)")
+    run.add_argument("--max-steal-pct", type=float, help="a cell with more CPU steal than this is invalid")
+    run.add_argument(
+        "--shared-core-limit-pct", type=float, help="a cell whose busiest non-server core exceeds this is invalid"
+    )
     run.add_argument("--out", type=Path, default=RESULTS, help="results root (default: results/)")
     run.add_argument("--no-report", action="store_true", help="skip the ergonomics measurements and the report")
 
@@ -151,7 +167,16 @@ def _run(args: argparse.Namespace) -> int:
             "pool_budget",
             "carrier_delay_ms",
             "loadgen_processes",
+            "aa_control",
+            "order_seed",
+            "max_steal_pct",
+            "shared_core_limit_pct",
         )
+    }
+    overrides["open_loop"] = {
+        "slo_p99_ms": args.slo_p99_ms,
+        "rates": args.open_rates,
+        "scenarios": args.open_scenarios,
     }
     settings = resolve_settings(args.profile, overrides, path=args.profiles_file)
     pg_settings = PostgresSettings()

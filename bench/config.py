@@ -6,12 +6,19 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bench.drive.openloop import OpenLoopSettings
 from bench.drive.servers import SETUPS
 from bench.registry import SCENARIOS
 
 PROFILES_PATH = Path(__file__).with_name("profiles.toml")
+# Settings of nested tables that have a flag of their own (error messages name the flag).
+NESTED_FLAGS = {
+    "open_loop.slo_p99_ms": "--slo-p99-ms",
+    "open_loop.rates": "--open-rates",
+    "open_loop.scenarios": "--open-scenarios",
+}
 
 
 class ConfigError(ValueError):
@@ -42,6 +49,13 @@ class RunSettings(BaseModel):
     seed_items: int = Field(ge=20, le=10_000_000)
     seed_orders: int = Field(ge=0, le=10_000_000)
     ergonomics_cold_starts: int = Field(default=5, ge=1, le=100)
+    open_loop: OpenLoopSettings = Field(default_factory=OpenLoopSettings)
+    # The A/A control: this setup is started a second time as the independent setup "<name>~aa" ("" = none).
+    aa_control: str = ""
+    # Seed of the interleaved cell order; None draws one per run (either way metadata records it).
+    order_seed: int | None = Field(default=None, ge=0)
+    max_steal_pct: float = Field(default=5.0, ge=0, le=100)
+    shared_core_limit_pct: float = Field(default=90.0, gt=0, le=100)
 
     @field_validator("servers")
     @classmethod
@@ -51,6 +65,13 @@ class RunSettings(BaseModel):
             raise ValueError(f"unknown server setup(s) {', '.join(unknown)}; choose from {', '.join(SETUPS)}")
         return list(dict.fromkeys(value))
 
+    @field_validator("aa_control")
+    @classmethod
+    def _known_control(cls, value: str) -> str:
+        if value and value not in SETUPS:
+            raise ValueError(f"unknown server setup {value!r}; choose from {', '.join(SETUPS)} (or '' for none)")
+        return value
+
     @field_validator("scenarios")
     @classmethod
     def _known_scenarios(cls, value: list[str]) -> list[str]:
@@ -58,6 +79,16 @@ class RunSettings(BaseModel):
         if unknown:
             raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _known_open_scenarios(self) -> RunSettings:
+        unknown = [name for name in self.open_loop.scenarios or [] if name not in SCENARIOS]
+        if unknown:
+            raise ValueError(
+                f"open_loop.scenarios (flag {NESTED_FLAGS['open_loop.scenarios']}): unknown {', '.join(unknown)}; "
+                f"choose from {', '.join(SCENARIOS)}"
+            )
+        return self
 
     def server_workers(self, server_cpus: int) -> int:
         """Workers per setup: the configured number, or one per core given to the server."""
@@ -86,17 +117,26 @@ def resolve_settings(
     defaults, profiles = load_profiles(path)
     if profile not in profiles:
         raise ConfigError(f"unknown profile {profile!r} in {path}; choose from {', '.join(profiles)}")
-    merged = {
-        **defaults,
-        **profiles[profile],
-        **{k: v for k, v in (overrides or {}).items() if v is not None},
-    }
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    merged = {**defaults, **profiles[profile], **flags}
+    # Nested tables (open_loop) merge key by key, so a flag changes one value and keeps the profile's others.
+    for key in ("open_loop",):
+        layers = [layer.get(key) for layer in (defaults, profiles[profile], flags)]
+        if any(isinstance(layer, dict) for layer in layers):
+            merged[key] = {
+                k: v for layer in layers if isinstance(layer, dict) for k, v in layer.items() if v is not None
+            }
     try:
         return RunSettings(profile=profile, **merged)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across settings; its message names them
+            raise ConfigError(
+                f"invalid settings (profile {profile!r} in {path.name} or flags): {first['msg']}"
+            ) from exc
         field = ".".join(str(part) for part in first["loc"]) or "profile"
-        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "profile"
+        flag = "--" + str(first["loc"][0]).replace("_", "-")
+        flag = next((f for name, f in NESTED_FLAGS.items() if field.startswith(name)), flag)
         raise ConfigError(
             f"invalid setting {field} (profile {profile!r} in {path.name} or flag {flag}): {first['msg']}"
         ) from exc

@@ -1,4 +1,4 @@
-"""Database operations of the FastAPI app (async); flask_app/crud.py has the same functions, sync."""
+"""Database operations of the FastAPI app (async); shared_models/crud.py has the same functions, sync."""
 
 from __future__ import annotations
 

@@ -6,33 +6,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-from fastapi import FastAPI, Request, Response, status
+from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
+from starlette.types import Lifespan
 
 import shared_models
 from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
-from fastapi_app.routes import api_router
+from fastapi_app.routes import routers
+from fastapi_app.sync.routes import router as sync_router
+from shared_models.carrier import carrier_pool
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
 from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 from shared_models.logging import configure_logging
-from shared_models.settings import AppSettings
+from shared_models.settings import AppSettings, engine_options
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One engine and one carrier client per worker process, shared by all requests it serves.
     settings: AppSettings = app.state.settings
-    engine = create_async_engine(
-        settings.async_database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
-    )
+    engine = create_async_engine(settings.async_database_url, **engine_options(settings))
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=settings.carrier_timeout_s),
@@ -43,6 +42,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             await engine.dispose()
+
+
+@asynccontextmanager
+async def _sync_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The sync variant: psycopg2 engine and a urllib3 pool, used from the threadpool.
+    settings: AppSettings = app.state.settings
+    engine = create_engine(settings.sync_database_url, **engine_options(settings))
+    app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    pool = carrier_pool(timeout_s=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections)
+    with pool as carrier_client:
+        app.state.carrier_client = carrier_client
+        try:
+            yield
+        finally:
+            engine.dispose()
 
 
 async def _validation_exception_handler(request: Request, exc: RequestValidationError) -> Response:
@@ -68,14 +82,22 @@ async def _database_error_handler(request: Request, exc: Exception) -> JSONRespo
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """Build the FastAPI application from settings (read from the environment by default)."""
-    settings = settings or AppSettings.load_or_exit()
+    return _build(settings or AppSettings.load_or_exit(), _lifespan, routers)
+
+
+def create_sync_app(settings: AppSettings | None = None) -> FastAPI:
+    """The same contract with plain `def` routes, sync SQLAlchemy + psycopg2 (fastapi_app/sync)."""
+    return _build(settings or AppSettings.load_or_exit(), _sync_lifespan, (sync_router,))
+
+
+def _build(settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[APIRouter, ...]) -> FastAPI:
     configure_logging(settings.log_level)
 
     docs_enabled = not settings.is_production
     app = FastAPI(
         title="FastAPI vs Flask benchmark: FastAPI",
         version=shared_models.__version__,
-        lifespan=_lifespan,
+        lifespan=lifespan,
         openapi_url="/openapi.json" if docs_enabled else None,
         docs_url="/docs" if docs_enabled else None,
         redoc_url="/redoc" if docs_enabled else None,
@@ -102,5 +124,6 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     app.add_middleware(ProcessTimeMiddleware)
 
-    app.include_router(api_router)
+    for router in routers:
+        app.include_router(router)
     return app

@@ -6,7 +6,7 @@ import time
 
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _TOO_LARGE_STATUS = status.HTTP_413_CONTENT_TOO_LARGE
@@ -51,8 +51,18 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        content_length = Headers(scope=scope).get("content-length", "")
-        if content_length.isdigit() and int(content_length) > self.max_body_bytes:
+        content_length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                content_length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if content_length is None and not chunked:
+            # No body to limit (most GETs): skip the receive wrapper altogether.
+            await self.app(scope, receive, send)
+            return
+        if content_length is not None and content_length.isdigit() and int(content_length) > self.max_body_bytes:
             response = JSONResponse({"detail": _TOO_LARGE_DETAIL}, status_code=_TOO_LARGE_STATUS)
             await response(scope, receive, send)
             return

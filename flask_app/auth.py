@@ -10,9 +10,9 @@ from flask import g, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from flask_app import crud
 from flask_app.config import get_settings
 from flask_app.db import get_session
+from shared_models import crud
 from shared_models.models import User
 from shared_models.security import InvalidTokenError, decode_access_token
 

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from flask_app.config import get_settings
+from shared_models.settings import engine_options
 
 _EXTENSION = "db"
 
@@ -20,13 +21,7 @@ def init_app(app: Flask) -> None:
     """Create the engine and session factory and close each context's session on teardown."""
     settings = get_settings(app)
     # No connection is opened here, so the engine is safe to create before gunicorn forks.
-    engine = create_engine(
-        settings.sync_database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
-    )
+    engine = create_engine(settings.sync_database_url, **engine_options(settings))
     app.extensions[_EXTENSION] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 from flask import Flask, Response, current_app
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from flask_app.fastapi_compat import starlette_error_detail, starlette_server_error
 from flask_app.responses import detail_response
 from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 
@@ -37,19 +36,12 @@ def _domain_error(exc: DomainError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    if status == 413:
-        detail = _BODY_TOO_LARGE
-    elif exc.description != type(exc).description:
-        # A message given to abort() is the detail, as HTTPException(detail=...) is in FastAPI.
-        detail = str(exc.description)
-    else:
-        # Werkzeug's stock descriptions are prose for HTML pages; Starlette answers the status phrase.
-        detail = HTTPStatus(status).phrase
+    detail = _BODY_TOO_LARGE if status == 413 else starlette_error_detail(exc)
     # Keep headers such as Allow (405) and WWW-Authenticate (401), not Werkzeug's text/html type.
     headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
     return detail_response(detail, status, headers)
 
 
 def _server_error(_exc: InternalServerError) -> Response:
-    # Flask has already logged the exception; answer what Starlette's ServerErrorMiddleware answers.
-    return Response("Internal Server Error", status=500, mimetype="text/plain")
+    # Flask has already logged the exception.
+    return starlette_server_error()

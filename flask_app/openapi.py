@@ -14,9 +14,11 @@ from flask import Blueprint, Response
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from flask_app.fastapi_compat import FASTAPI_VALIDATION_SCHEMAS
 from shared_models import __version__
 from shared_models.errors import JSON_MEDIA_TYPE, dumps
 from shared_models.schemas import (
+    BODY_PARSE_ERROR,
     EntityId,
     HealthPublic,
     ItemCreate,
@@ -54,33 +56,6 @@ _RESPONSE_MODELS = (
     OrdersPublic,
 )
 _SECURITY_SCHEME = "OAuth2PasswordBearer"
-# FastAPI's own shapes for its 422 body.
-_VALIDATION_SCHEMAS: dict[str, Any] = {
-    "ValidationError": {
-        "type": "object",
-        "title": "ValidationError",
-        "required": ["loc", "msg", "type"],
-        "properties": {
-            "loc": {
-                "type": "array",
-                "title": "Location",
-                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-            },
-            "msg": {"type": "string", "title": "Message"},
-            "type": {"type": "string", "title": "Error Type"},
-            "input": {"title": "Input"},
-            "ctx": {"type": "object", "title": "Context"},
-        },
-    },
-    "HTTPValidationError": {
-        "type": "object",
-        "title": "HTTPValidationError",
-        "properties": {
-            "detail": {"type": "array", "title": "Detail", "items": {"$ref": _REF.format(model="ValidationError")}}
-        },
-    },
-}
-
 _401 = (401, "Missing, invalid or expired bearer token")
 
 
@@ -172,7 +147,7 @@ def _component_schemas() -> dict[str, Any]:
         *((model, "serialization") for model in (*_RESPONSE_MODELS, Message)),
     ]
     _, top = models_json_schema(modes, ref_template=_REF)
-    return {**top.get("$defs", {}), **_VALIDATION_SCHEMAS}
+    return {**top.get("$defs", {}), **FASTAPI_VALIDATION_SCHEMAS}
 
 
 def _ref(model: type[BaseModel] | str) -> dict[str, str]:
@@ -222,7 +197,7 @@ def _op(
 
     described = [*errors, _401] if auth else list(errors)
     if body or form:
-        described.append((400, "The body could not be parsed"))
+        described.append((400, BODY_PARSE_ERROR))
     for code, description in described:
         # /health answers 503 with its own body; every other error is {"detail": "..."}.
         schema = _ref(HealthPublic) if code == 503 else _ref(Message)

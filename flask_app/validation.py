@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from flask_app.fastapi_compat import fastapi_form_errors, fastapi_form_fields, starlette_query_params
 from shared_models.errors import JSON_MEDIA_TYPE, json_invalid_error, validation_error_json
-from shared_models.schemas import EntityId
+from shared_models.schemas import BODY_PARSE_ERROR, EntityId
 
 M = TypeVar("M", bound=BaseModel)
 View = Callable[..., Response]
@@ -82,14 +83,7 @@ def parse_path_id(name: str, raw: str) -> int:
 
 def parse_query(model: type[M]) -> M:
     """Validate the query string with `model`."""
-    # Starlette gives a query model the last value of each of its fields and every other key as well
-    # (a list when repeated); the other keys only matter when pydantic echoes the input in an error.
-    args = request.args
-    params: dict[str, Any] = {name: args.getlist(name)[-1] for name in model.model_fields if name in args}
-    for key, values in args.lists():
-        if key not in model.model_fields:
-            params[key] = values[0] if len(values) == 1 else values
-    return _validate(model, params, ("query",))
+    return _validate(model, starlette_query_params(request.args, model.model_fields), ("query",))
 
 
 def parse_body(model: type[M]) -> M:
@@ -102,18 +96,10 @@ def parse_body(model: type[M]) -> M:
 
 def parse_form(model: type[M]) -> M:
     """Validate urlencoded or multipart form fields with `model`."""
-    if request.mimetype == "multipart/form-data" and "boundary" not in request.mimetype_params:
-        # Werkzeug would quietly parse nothing; Starlette refuses the body.
-        abort(400, description="Missing boundary in multipart.")
-    # FastAPI reads the last value of a repeated field and treats an empty field as absent.
-    fields = {key: values[-1] for key, values in request.form.lists() if values[-1] != ""}
     try:
-        return _validate(model, fields, ("body",))
+        return _validate(model, fastapi_form_fields(), ("body",))
     except RequestValidationError as exc:
-        # FastAPI validates each form field as its own parameter, so a missing one echoes input null.
-        for error in exc.errors:
-            if error["type"] == "missing":
-                error["input"] = None
+        fastapi_form_errors(exc.errors)
         raise
 
 
@@ -163,7 +149,7 @@ def _decode_body() -> Any:
         raise RequestValidationError([json_invalid_error(pos=exc.pos, msg=exc.msg)]) from None
     except (ValueError, RecursionError):
         # Undecodable bytes, over-long integers, nesting too deep: FastAPI's generic body error.
-        abort(400, description="There was an error parsing the body")
+        abort(400, description=BODY_PARSE_ERROR)
 
 
 def _decode_body_early() -> None:

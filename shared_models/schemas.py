@@ -19,6 +19,8 @@ from pydantic_core import PydanticCustomError
 
 from shared_models.models import OrderStatus
 
+# The 400 detail both apps answer to a JSON body that cannot be decoded at all (docs/CONTRACT.md).
+BODY_PARSE_ERROR = "There was an error parsing the body"
 # PostgreSQL INTEGER bounds: ids and counters beyond them are client errors (422), never driver errors (500).
 INT32_MAX = 2_147_483_647
 

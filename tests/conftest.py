@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Iterator
@@ -13,7 +14,17 @@ from sqlalchemy import Engine, create_engine
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
-from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig, free_port
+from bench.drive.servers import (
+    DEFAULT_SETUP,
+    FRAMEWORKS,
+    SETUPS,
+    App,
+    Framework,
+    RunningServer,
+    ServerConfig,
+    ServerSetup,
+    free_port,
+)
 from shared_models.migrate import sync_url, upgrade
 from shared_models.seed import seed
 
@@ -68,9 +79,27 @@ def carrier() -> Iterator[CarrierStub]:
         yield stub
 
 
-def _config(framework: Framework, database_url: str, carrier_url: str, env: dict[str, str]) -> ServerConfig:
+@pytest.fixture(scope="session")
+def factory_setup() -> Callable[..., ServerSetup]:
+    """Factory: a setup serving `app_spec` (uvicorn factory or gunicorn app) the way `framework`'s default does."""
+
+    def _make(name: str, framework: Framework, app_spec: str, *, gunicorn_worker: str = "") -> ServerSetup:
+        default = SETUPS[DEFAULT_SETUP[framework]]
+        entry = app_spec.removesuffix("()")
+        # The app's labels as the registry knows them, when it serves this entry point.
+        known = next((s.app for s in SETUPS.values() if s.app.entry == entry), None)
+        app = known or App(entry, default.stack, default.app.db_driver, default.app.upstream_client)
+        worker = gunicorn_worker or default.worker_class
+        return dataclasses.replace(default, name=name, app=app, worker_class=worker)
+
+    return _make
+
+
+def _config(
+    setup: ServerSetup | None, framework: Framework, database_url: str, carrier_url: str, env: dict[str, str]
+) -> ServerConfig:
     return ServerConfig(
-        setup=SETUPS[DEFAULT_SETUP[framework]],
+        setup=setup or SETUPS[DEFAULT_SETUP[framework]],
         database_url=database_url,
         carrier_url=carrier_url,
         workers=2,
@@ -83,14 +112,19 @@ def _config(framework: Framework, database_url: str, carrier_url: str, env: dict
 def launch_app(
     fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., RunningServer]]:
-    """Factory: start an app under its default server on a fresh copy of the seed data; stopped by session end."""
+    """Factory: start an app under its default server (or `setup`) on a fresh copy of the seed data."""
     log_dir = tmp_path_factory.mktemp("server-logs")
     started: list[RunningServer] = []
 
     def _launch(
-        framework: Framework, *, env: dict[str, str] | None = None, database_url: str | None = None
+        framework: Framework,
+        *,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
+        setup: ServerSetup | None = None,
     ) -> RunningServer:
-        server = RunningServer(_config(framework, database_url or fresh_db(), carrier.url, env or {}), log_dir=log_dir)
+        config = _config(setup, framework, database_url or fresh_db(), carrier.url, env or {})
+        server = RunningServer(config, log_dir=log_dir)
         started.append(server)
         return server.start()
 

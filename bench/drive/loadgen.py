@@ -1,4 +1,4 @@
-"""Runs one Locust load test (headless, closed loop) for one cell, pinned to the load-generator CPUs."""
+"""Runs one Locust load test for a cell (closed loop, or open loop at a fixed rate), pinned to the load-generator CPUs."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class LoadSpec:
     seed_items: int
     processes: int = 1
     rng_seed: int = 20261125
+    # Open loop: total requests/s over all users (None = closed loop); `users` paced users share it.
+    rate: float | None = None
 
     @property
     def run_time_s(self) -> int:
@@ -77,6 +79,8 @@ class LoadSpec:
             "--bench-rng-seed",
             str(self.rng_seed),
         ]
+        if self.rate is not None:
+            cmd += ["--bench-rate", str(self.rate), "--bench-processes", str(self.processes)]
         if self.processes > 1:
             cmd += ["--processes", str(self.processes)]
         return cmd

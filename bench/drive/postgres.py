@@ -12,12 +12,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, Self, TypeAlias
 
+import psutil
 from pydantic import PostgresDsn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, text
@@ -26,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from bench.drive.processes import interrupts_deferred
+from bench.drive.processes import interrupts_deferred, process_tree
 
 # Benchmark-friendly server settings: the cluster is disposable, so durability is traded for stable timings.
 SERVER_SETTINGS: dict[str, str] = {
@@ -42,6 +43,10 @@ SERVER_SETTINGS: dict[str, str] = {
     "jit": "off",  # JIT compilation only adds latency variance to short OLTP queries
     "listen_addresses": "127.0.0.1",  # loopback only: trust auth must never be reachable from outside
     "log_min_messages": "warning",  # a quiet log; start-up failures are still reported
+    # The setup verification counts the statements each app sends per request (bench/drive/verify.py); the
+    # extension's per-statement bookkeeping is the same small cost for every setup.
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track_utility": "on",  # BEGIN, COMMIT and ROLLBACK are round trips too: count them
 }
 SYSTEM_ROOTS = (Path("/usr/lib/postgresql"),)  # Debian/Ubuntu keep one bin dir per major version here
 _REMEDY = (
@@ -117,6 +122,10 @@ class _Server:
     def stop(self) -> None:
         """Release the server (nothing to do for an external one)."""
 
+    def tree(self) -> list[psutil.Process] | None:
+        """The postmaster and its backends, or None where they are not ours to see (an external server)."""
+        return None
+
     def url_for(self, dbname: str) -> str:
         """The libpq URL of one database on this server."""
         return make_url(self.admin_url).set(database=dbname).render_as_string(hide_password=False)
@@ -160,9 +169,13 @@ class _Server:
 class EmbeddedPostgres(_Server):
     """A private PostgreSQL cluster in a temporary directory, removed on stop, error, signal or exit."""
 
-    def __init__(self, bin_dir: Path | None = None, *, startup_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, bin_dir: Path | None = None, *, startup_timeout_s: float = 30.0, cpus: Sequence[int] | None = None
+    ) -> None:
         self.bin_dir = bin_dir if bin_dir is not None else find_pg_bin(PostgresSettings())
         self.startup_timeout_s = startup_timeout_s
+        # Backends are forked by the postmaster and inherit its affinity, so pinning it pins them all.
+        self.cpus = tuple(cpus) if cpus else None
         self.root: Path | None = None
         self.port = 0
         self.admin_url = ""
@@ -191,6 +204,10 @@ class EmbeddedPostgres(_Server):
         if self.root is None:
             raise RuntimeError("the embedded PostgreSQL has not been started")
         return self.root / "data"
+
+    def tree(self) -> list[psutil.Process] | None:
+        """The postmaster and every backend alive now (empty when stopped)."""
+        return process_tree(self._proc.pid) if self._proc is not None and self._proc.poll() is None else []
 
     def _run_kwargs(self) -> dict[str, Any]:
         # Our PG* variables (PGHOST, PGDATA...) must not steer the child; LC_ALL=C keeps its messages English.
@@ -235,8 +252,14 @@ class EmbeddedPostgres(_Server):
         log_path = self.root / "postgres.log"
         with log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal must not kill the server before our cleanup runs.
+            cpus = self.cpus
             self._proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._run_kwargs()
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+                **self._run_kwargs(),
             )
         try:
             for attempt in Retrying(
@@ -317,13 +340,13 @@ Server: TypeAlias = EmbeddedPostgres | ExternalPostgres
 
 
 @contextmanager
-def database_server(settings: PostgresSettings | None = None) -> Iterator[Server]:
-    """Yield the DATABASE_URL server if set (starting nothing), else a fresh embedded cluster."""
+def database_server(settings: PostgresSettings | None = None, *, cpus: Sequence[int] | None = None) -> Iterator[Server]:
+    """Yield the DATABASE_URL server if set (starting nothing), else a fresh embedded cluster pinned to cpus."""
     settings = settings if settings is not None else PostgresSettings()
     if settings.database_url is not None:
         yield ExternalPostgres(str(settings.database_url))
         return
-    with EmbeddedPostgres(find_pg_bin(settings)) as server:
+    with EmbeddedPostgres(find_pg_bin(settings), cpus=cpus) as server:
         yield server
 
 

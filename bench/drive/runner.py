@@ -1,24 +1,27 @@
 """Runs the benchmark matrix: database, stub, each server setup, each cell; writes the run directory.
 
-Order of work: one embedded PostgreSQL, migrated and seeded once; one carrier stub; then per server setup one
-server process that serves all its cells. Write cells are followed by the invariant check and an exact data
-reset, so every cell starts from the same data. Rows for every configured cell exist from the start and are
-rewritten atomically after each cell, so an interrupted run keeps every finished cell.
+Order of work: one embedded PostgreSQL, migrated and seeded once; one carrier stub; then the blocks of the
+schedule: each is a fresh start of one setup serving one repeat of its cells, in a seeded interleaved order.
+PostgreSQL, the stub, Locust and this harness are pinned away from the server's cores, and the affinity of
+the live processes is read back at every cell. Write cells are followed by the invariant check and an exact
+data reset, so every cell starts from the same data. Rows for every configured cell exist from the start and
+are rewritten atomically after each cell, so an interrupted run keeps every finished cell.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psutil
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,22 +38,34 @@ from bench.config import RunSettings
 from bench.drive import dbstate
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.loadgen import LoadSpec, LocustRun
-from bench.drive.postgres import database_server
+from bench.drive.openloop import OpenCell, OpenLoopPhase
+from bench.drive.placement import GROUPS, Placement, mismatches, observe, pinned_self
+from bench.drive.postgres import Server, database_server
+from bench.drive.processes import process_tree
+from bench.drive.rundir import link_latest, new_run_dir, server_metadata
+from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
 from bench.drive.servers import (
     SETUPS,
     RunningServer,
     ServerConfig,
     ServerStartError,
+    Sizing,
     free_port,
-    pool_size_per_process,
 )
-from bench.drive.verify import verify_server
-from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
+from bench.drive.verify import ScenarioStatements, SetupVerification, reference_of, verify_setup
+from bench.measure.environment import (
+    git_state,
+    loadavg,
+    package_versions,
+    platform_info,
+    python_info,
+    utc_now,
+)
 from bench.measure.recorder import merge_recorders
 from bench.measure.row import measured_row
 from bench.measure.sampler import ResourceSampler
 from bench.registry import WRITE_SCENARIOS
-from bench.runformat import CellRow, RunMetadata, cell_id, empty_row, invalid_reasons, write_summary
+from bench.runformat import CellRow, RunMetadata, empty_row, invalid_reasons, write_summary
 from shared_models.migrate import upgrade
 from shared_models.seed import seed
 
@@ -68,70 +83,12 @@ def _retrying_db() -> Retrying:
     )
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One measurement: a server setup, a scenario, a concurrency level and a repeat."""
-
-    server: str
-    scenario: str
-    users: int
-    repeat: int
-
-    @property
-    def id(self) -> str:
-        """The cell's stable name (also its raw/ directory)."""
-        return cell_id(self.server, self.scenario, self.users, self.repeat)
+__all__ = ["Cell", "Runner"]
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Which CPUs the server gets and which the load generator, database and stub share."""
-
-    server_cpus: tuple[int, ...]
-    other_cpus: tuple[int, ...]
-
-    @classmethod
-    def split(cls, cpus: list[int]) -> Placement:
-        """Give the server the first half of the CPUs (at least one) and everything else the rest."""
-        cpus = sorted(cpus)
-        if len(cpus) == 1:
-            return cls((cpus[0],), (cpus[0],))
-        half = max(1, len(cpus) // 2)
-        return cls(tuple(cpus[:half]), tuple(cpus[half:]))
-
-    def as_dict(self) -> dict[str, list[int]]:
-        """For metadata.json."""
-        other = list(self.other_cpus)
-        return {
-            "server_cpus": list(self.server_cpus),
-            "loadgen_cpus": other,
-            "db_cpus": other,
-            "stub_cpus": other,
-        }
-
-
-def plan(settings: RunSettings) -> list[Cell]:
-    """Every cell of the matrix, grouped by server so each setup starts once."""
-    return [
-        Cell(server, scenario, users, repeat)
-        for server in settings.servers
-        for scenario in settings.scenarios
-        for users in settings.users
-        for repeat in range(1, settings.repeats + 1)
-    ]
-
-
-def new_run_dir(out_root: Path) -> tuple[str, Path]:
-    """Create results/<UTC timestamp>-<sha>/ and its raw/ folder."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_id = f"{stamp}-{git_state()['short']}"
-    run_dir = out_root / run_id
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = out_root / f"{run_id}.{suffix}"
-    (run_dir / "raw").mkdir(parents=True)
-    return run_dir.name, run_dir
+def _invalidate(row: dict[str, Any], reason: str) -> None:
+    row["valid"] = False
+    row["invalid_reason"] = "; ".join(filter(None, [row["invalid_reason"], reason]))
 
 
 @contextmanager
@@ -156,27 +113,38 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.placement = Placement.split(sorted(os.sched_getaffinity(0)))
         self.workers = settings.server_workers(len(self.placement.server_cpus))
-        self.cells = plan(settings)
+        self.order_seed = settings.order_seed if settings.order_seed is not None else secrets.randbelow(2**31)
+        self.setups = run_setups(settings.servers, settings.aa_control)
+        self.blocks = plan(self.setups, settings.scenarios, settings.users, settings.repeats, self.order_seed)
+        self.cells = [cell for block in self.blocks for cell in block.cells]
         self.run_id, self.run_dir = new_run_dir(out_root)
         self.rows: dict[str, dict[str, Any]] = {}
         self.metadata: dict[str, Any] = {}
+        self._pg: Server | None = None
+        self._stub: CarrierStub | None = None
+        self._open_done = 0  # open-loop cells measured so far (their execution order follows the planned cells)
+        # Statements per request of the setups every other setup's SQL is compared with (None: not counted).
+        self.references: dict[str, dict[str, ScenarioStatements] | None] = {}
 
     # --- bookkeeping -------------------------------------------------------------------------------------
-    def _threads(self, server: str) -> int:
-        return self.settings.threads if SETUPS[server].uses_threads else 1
+    def _sizing(self, server: str) -> Sizing:
+        cpus = len(self.placement.server_cpus)
+        return SETUPS[base_setup(server)].sizing(cpus=cpus, workers=self.workers, threads=self.settings.threads)
 
-    def _base_row(self, cell: Cell, reason: str) -> dict[str, Any]:
+    def _base_row(self, cell: Cell | OpenCell, reason: str) -> dict[str, Any]:
         return empty_row(
             run_id=self.run_id,
-            framework=SETUPS[cell.server].framework,
+            framework=SETUPS[base_setup(cell.server)].framework,
             server=cell.server,
             scenario=cell.scenario,
             users=cell.users,
             repeat=cell.repeat,
-            workers=self.workers,
-            threads=self._threads(cell.server),
+            workers=self._sizing(cell.server).workers,
+            threads=self._sizing(cell.server).threads,
             reason=reason,
-        ).model_dump()
+            control_of=control_of(cell.server),
+            order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
+        ).model_dump() | {"cell_id": cell.id}  # an open-loop cell is named by its rate, not its user count
 
     def _save(self) -> None:
         write_summary(self.run_dir, (CellRow.model_validate(row) for row in self.rows.values()))
@@ -191,30 +159,17 @@ class Runner:
             "packages": package_versions(),
             "python": python_info(),
             "platform": platform_info(),
-            "placement": self.placement.as_dict(),
+            # planned CPUs per group; `observed` gets the affinity read back from the live processes per setup
+            "placement": {**self.placement.as_dict(), "observed": {}, "as_planned": True, "mismatches": []},
             "workers": self.workers,
             "servers": {
-                name: {
-                    "command": " ".join(
-                        SETUPS[name].command(
-                            host="127.0.0.1", port=0, workers=self.workers, threads=self._threads(name)
-                        )
-                    )
-                    .replace(":0 ", ":PORT ")
-                    .replace("--port 0 ", "--port PORT "),
-                    "framework": SETUPS[name].framework,
-                    "server": SETUPS[name].server,
-                    "worker_class": SETUPS[name].worker_class,
-                    "workers": self.workers,
-                    "threads": self._threads(name),
-                    "keep_alive": SETUPS[name].keep_alive,
-                    "db_driver": SETUPS[name].db_driver,
-                    "http_client": SETUPS[name].http_client,
-                    "pool_size_per_worker": pool_size_per_process(self.settings.pool_budget, self.workers),
-                    "pool_budget": self.settings.pool_budget,
-                }
-                for name in self.settings.servers
+                name: server_metadata(name, sizing=self._sizing(name), pool_budget=self.settings.pool_budget)
+                for name in self.setups
             },
+            "verification": {},
+            "aa_control": next((control_of(name) for name in self.setups if control_of(name)), ""),
+            "order_seed": self.order_seed,
+            "order": [cell.id for cell in self.cells],
             "started_at": utc_now(),
             "finished_at": None,
             "interrupted": False,
@@ -224,18 +179,23 @@ class Runner:
 
     # --- the run -----------------------------------------------------------------------------------------
     def run(
-        self, on_cell: Callable[[Cell, dict[str, Any]], None] | None = None, *, with_ergonomics: bool = False
+        self,
+        on_cell: Callable[[Cell, dict[str, Any]], None] | None = None,
+        *,
+        with_ergonomics: bool = False,
+        before_cell: Callable[[Cell], None] | None = None,
     ) -> Path:
         """Run every cell; always leaves a consistent run directory, also on Ctrl-C."""
         self._start_metadata()
         for cell in self.cells:
             self.rows[cell.id] = self._base_row(cell, "not run: interrupted")
         self._save()
-        self._link_latest()  # latest points at the run in progress, so it can be watched
+        link_latest(self.out_root, self.run_dir, self.console)
         try:
-            with _sigterm_as_interrupt(), self._progress() as progress:
+            # The harness (its bookkeeping, sampler and resets) runs on the shared cores too, never the server's.
+            with _sigterm_as_interrupt(), pinned_self(self.placement.other_cpus), self._progress() as progress:
                 task = progress.add_task("cells", total=len(self.cells), last="")
-                self._run_all(progress, task, on_cell, with_ergonomics)
+                self._run_all(progress, task, on_cell, before_cell, with_ergonomics)
         except KeyboardInterrupt:
             self.metadata["interrupted"] = True
             self.console.print("[yellow]interrupted: every process stopped, finished cells kept[/yellow]")
@@ -264,10 +224,12 @@ class Runner:
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
         with_ergonomics: bool,
     ) -> None:
         s = self.settings
-        with database_server() as pg:
+        with database_server(cpus=self.placement.other_cpus) as pg:
+            self._pg = pg
             db_name = f"bench_{os.getpid()}_{int(time.time())}"
             pg.create_database(db_name)
             try:
@@ -284,19 +246,32 @@ class Runner:
                     "seed_seconds": round(seeded.seconds, 2),
                 }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
-                    for server in s.servers:
-                        cells = [c for c in self.cells if c.server == server]
-                        self._run_server(server, cells, url, stub.url, engine, baseline, progress, task, on_cell)
+                    self._stub = stub
+                    hooks = (progress, task, on_cell, before_cell)
+                    self._verify_references(url, stub.url, engine, baseline, progress)
+                    for block in self.blocks:
+                        if block.cells:  # none: the setup serves none of the run's scenarios
+                            self._run_block(block, url, stub.url, engine, baseline, *hooks)
+                    # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
+                    phase = OpenLoopPhase.after_closed(
+                        s.open_loop,
+                        self.rows.values(),
+                        {name: SETUPS[base_setup(name)].framework for name in self.setups},
+                        s.scenarios,
+                        processes=s.loadgen_processes,
+                    )
+                    for server, repeat in phase.starts(self.setups, self.order_seed + 1) if phase else []:
+                        block = Block(server, repeat, ())
+                        self._run_block(block, url, stub.url, engine, baseline, *hooks, open_phase=phase)
                     if with_ergonomics:
                         self._ergonomics(url, stub.url, progress)
                 engine.dispose()
             finally:
                 pg.drop_database(db_name)
 
-    def _run_server(
+    def _run_block(
         self,
-        server: str,
-        cells: list[Cell],
+        block: Block,
         url: str,
         carrier_url: str,
         engine: Any,
@@ -304,10 +279,75 @@ class Runner:
         progress: Progress,
         task: Any,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None,
+        before_cell: Callable[[Cell], None] | None,
+        open_phase: OpenLoopPhase | None = None,
     ) -> None:
+        """Start the block's setup afresh, measure its cells (or its open-loop phase), stop it."""
+        config = self._config(block.server, url, carrier_url)
+        log_dir = self.run_dir / "raw" / "servers"
+        log_dir.mkdir(exist_ok=True)
+        cells = list(block.cells)
+        setup = SETUPS[base_setup(block.server)]
+        try:
+            with RunningServer(config, log_dir=log_dir) as live:
+                reference_name = reference_of(setup).name
+                reference = self.references.get(reference_name)
+                unchecked = "" if reference else f"SQL not compared: the reference {reference_name} was not counted"
+                verification = self._verify(live, block.server, engine, baseline, reference, unchecked)
+                if verification.problems:
+                    problems = "; ".join(verification.problems)
+                    self._fail_cells(cells, f"verification failed: {problems}", progress, task)
+                    return
+                refused = [c for c in cells if c.scenario in verification.refused]
+                for scenario in dict.fromkeys(c.scenario for c in refused):
+                    # Different SQL per request would time the apps' queries, not the frameworks: not timed.
+                    reason = "SQL differs: " + verification.refused[scenario]
+                    self._fail_cells([c for c in refused if c.scenario == scenario], reason, progress, task)
+                cells = [c for c in cells if c.scenario not in verification.refused]
+                dirty = False
+
+                def step(cell: Cell | OpenCell) -> dict[str, Any]:
+                    nonlocal dirty
+                    if dirty:
+                        _retrying_db()(dbstate.reset, engine, baseline)
+                        dirty = False
+                    if before_cell and isinstance(cell, Cell):
+                        before_cell(cell)
+                    row = self._measure(cell, live)
+                    if cell.scenario in WRITE_SCENARIOS:
+                        _retrying_db()(dbstate.wait_until_quiet, engine)
+                        broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
+                        if broken:
+                            _invalidate(row, "invariant broken: " + "; ".join(broken))
+                        dirty = True
+                    if isinstance(cell, OpenCell):  # not planned: the search decides its probes as it goes
+                        self._open_done += 1
+                        progress.update(task, total=len(self.cells) + self._open_done)
+                    self.rows[cell.id] = row
+                    self._save()
+                    last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
+                    progress.update(task, advance=1, last=last)
+                    if on_cell and isinstance(cell, Cell):
+                        on_cell(cell, row)
+                    return row
+
+                for cell in cells:
+                    step(cell)
+                if open_phase is not None:
+                    served = [sc for sc in self.settings.scenarios if sc not in verification.refused]
+                    open_phase.run_setup(block.server, [sc for sc in served if setup.supports(sc)], block.repeat, step)
+                    self.metadata["open_loop"] = open_phase.summary()
+                    self._save()
+                if dirty:
+                    _retrying_db()(dbstate.reset, engine, baseline)
+        except ServerStartError as exc:
+            progress.console.print(f"[red]{exc}[/red]")
+            self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _config(self, server: str, url: str, carrier_url: str) -> ServerConfig:
         s = self.settings
-        config = ServerConfig(
-            setup=SETUPS[server],
+        return ServerConfig(
+            setup=SETUPS[base_setup(server)],
             database_url=url,
             carrier_url=carrier_url,
             workers=self.workers,
@@ -316,40 +356,46 @@ class Runner:
             cpus=self.placement.server_cpus,
             app_env=self._app_env(server),
         )
-        log_dir = self.run_dir / "raw" / "servers"
-        log_dir.mkdir(exist_ok=True)
-        try:
-            with RunningServer(config, log_dir=log_dir) as live:
-                problems = _retrying_db()(verify_server, live.url, engine, seed_items=s.seed_items)
-                if problems:
-                    self._fail_cells(cells, "verification failed: " + "; ".join(problems), progress, task)
-                    return
-                dirty = False
-                for cell in cells:
-                    if dirty:
-                        _retrying_db()(dbstate.reset, engine, baseline)
-                        dirty = False
-                    row = self._measure(cell, live)
-                    if cell.scenario in WRITE_SCENARIOS:
-                        _retrying_db()(dbstate.wait_until_quiet, engine)
-                        broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
-                        if broken:
-                            row["valid"] = False
-                            row["invalid_reason"] = "; ".join(
-                                filter(None, [row["invalid_reason"], "invariant broken: " + "; ".join(broken)])
-                            )
-                        dirty = True
-                    self.rows[cell.id] = row
-                    self._save()
-                    last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
-                    progress.update(task, advance=1, last=last)
-                    if on_cell:
-                        on_cell(cell, row)
-                if dirty:
-                    _retrying_db()(dbstate.reset, engine, baseline)
-        except ServerStartError as exc:
-            progress.console.print(f"[red]{exc}[/red]")
-            self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+
+    def _verify(
+        self,
+        live: RunningServer,
+        name: str,
+        engine: Any,
+        baseline: dbstate.Baseline,
+        reference: dict[str, ScenarioStatements] | None,
+        unchecked: str = "",
+    ) -> SetupVerification:
+        """Verify a started setup, record the result in the metadata and restore any data it wrote."""
+        verification = _retrying_db()(
+            verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference
+        )
+        # A failed reference must not stop the other framework's cells; the metadata says they went unchecked.
+        verification.unchecked = unchecked
+        if unchecked:
+            self.console.print(f"[yellow]{name}: {unchecked}[/yellow]")
+        self.metadata["verification"][name] = verification.model_dump()
+        if verification.wrote:
+            _retrying_db()(dbstate.wait_until_quiet, engine)
+            _retrying_db()(dbstate.reset, engine, baseline)
+        return verification
+
+    def _verify_references(
+        self, url: str, carrier_url: str, engine: Any, baseline: dbstate.Baseline, progress: Progress
+    ) -> None:
+        """Count the SQL of every setup the run's setups are compared with, before anything is timed."""
+        names = dict.fromkeys(reference_of(SETUPS[base_setup(server)]).name for server in self.setups)
+        for name in names:
+            progress.console.print(f"verification: counting the SQL per request of the reference {name}")
+            try:
+                with RunningServer(self._config(name, url, carrier_url)) as live:
+                    verification = self._verify(live, name, engine, baseline, None)
+            except ServerStartError as exc:
+                progress.console.print(f"[red]{exc}[/red]")
+                self.references[name] = None
+                continue
+            self.references[name] = None if verification.problems else verification.statements
+        self.metadata["sql_references"] = list(names)
 
     def _app_env(self, server: str) -> dict[str, str]:
         """App settings of every setup: production mode, so docs are off as they would be in production."""
@@ -372,38 +418,79 @@ class Runner:
             progress.console.print(f"[yellow]ergonomics not measured: {exc}[/yellow]")
 
     def _fail_cells(self, cells: list[Cell], reason: str, progress: Progress, task: Any) -> None:
+        if not cells:  # an open-loop block has no planned cells; its server failure is printed above
+            return
         for cell in cells:
             self.rows[cell.id] = self._base_row(cell, reason)
         self._save()
         progress.update(task, advance=len(cells), last=f"{cells[0].server}: {reason[:60]}")
 
-    def _measure(self, cell: Cell, live: RunningServer) -> dict[str, Any]:
+    def _groups(self, live: RunningServer, locust: LocustRun) -> dict[str, list[psutil.Process] | None]:
+        """The live processes of every group, for reading their affinity back."""
+        stub_pid = self._stub.pid if self._stub else None
+        groups: dict[str, list[psutil.Process] | None] = {
+            "server": live.tree(),
+            "postgres": self._pg.tree() if self._pg else None,
+            "stub": process_tree(stub_pid) if stub_pid else [],
+            "loadgen": locust.tree(),
+            "harness": [psutil.Process()],
+        }
+        return {name: groups[name] for name in GROUPS}
+
+    def _check_placement(self, cell: Cell | OpenCell, observed: dict[str, dict[str, object]]) -> list[str]:
+        """Record the real placement (first cell of each setup) and any deviation from the plan."""
+        record = self.metadata["placement"]
+        record["observed"].setdefault(cell.server, observed)
+        problems = mismatches(self.placement, observed)
+        if problems:
+            record["as_planned"] = False
+            record["mismatches"] += [f"{cell.id}: {problem}" for problem in problems]
+        return problems
+
+    # --- one cell ----------------------------------------------------------------------------------------------
+    def _measure(self, cell: Cell | OpenCell, live: RunningServer) -> dict[str, Any]:
         s = self.settings
         out = self.run_dir / "raw" / cell.id
+        warmup_s, duration = (
+            (cell.warmup_s, cell.duration_s) if isinstance(cell, OpenCell) else (s.warmup_s, s.duration_s)
+        )
         spec = LoadSpec(
             scenario=cell.scenario,
             host=live.url,
             users=cell.users,
-            warmup_s=s.warmup_s,
-            duration_s=s.duration_s,
+            warmup_s=warmup_s,
+            duration_s=duration,
             seed_users=s.seed_users,
             seed_items=s.seed_items,
             processes=s.loadgen_processes,
             rng_seed=20261125 + cell.repeat,
+            rate=cell.target_rps if isinstance(cell, OpenCell) else None,
         )
+        load_before = loadavg()
+        other_cores = [c for c in self.placement.other_cpus if c not in self.placement.server_cpus]
+        pg = self._pg
+        db_tree = (lambda: pg.tree() or []) if pg is not None and pg.tree() is not None else None
         locust = LocustRun(spec, out, cpus=self.placement.other_cpus)
         try:
-            with ResourceSampler(live.tree, locust.tree) as sampler:
+            with ResourceSampler(live.tree, locust.tree, db_tree=db_tree, other_cores=other_cores) as sampler:
+                observed = observe(self._groups(live, locust))
                 code = locust.wait(timeout_s=spec.run_time_s + 60)
         except BaseException:
             locust.kill()
             raise
         load = merge_recorders(out)
         start, end = load.window
-        duration = s.duration_s
         usage = sampler.window(start, end) if load.processes else sampler.window(0, 0)
         row = measured_row(self._base_row(cell, ""), load, usage, duration)
+        row.update(usage.cpu_columns(row["requests"]), loadavg_before=load_before, loadavg_after=loadavg())
         reasons = invalid_reasons(row, max_error_rate=s.max_error_rate, loadgen_cpu_limit_pct=s.loadgen_cpu_limit_pct)
+        reasons += self._environment_reasons(row, other_cores)
+        reasons += [f"placement differs from plan: {p}" for p in self._check_placement(cell, observed)]
+        if isinstance(cell, OpenCell):
+            row.update(cell.row_fields(row["rps"]))
+            reasons += cell.rate_reasons(load, duration, s.open_loop.max_rate_shortfall)
+        else:
+            row.update(achieved_rps=row["rps"])
         if load.truncated:
             reasons.insert(0, f"window truncated: Locust stopped {load.window[1] - load.stopped_at:.1f} s early")
         if code != 0 or not load.processes:
@@ -419,18 +506,23 @@ class Runner:
             "command": locust.command,
             "server_command": live.command,
             "placement": self.placement.as_dict(),
+            "placement_observed": observed,
             "window": [start, end],
             "locust_exit_code": code,
+            "send_lag": load.lag_summary(),
             "result": row,
         }
         (out / "cell.json").write_text(json.dumps(cell_record, indent=1, default=str) + "\n")
         return row
 
-    def _link_latest(self) -> None:
-        latest = self.out_root / "latest"
-        try:
-            if latest.is_symlink() or latest.exists():
-                latest.unlink()
-            latest.symlink_to(self.run_dir.name)
-        except OSError as exc:
-            self.console.print(f"[yellow]could not update {latest}: {exc}[/yellow]")
+    def _environment_reasons(self, row: dict[str, Any], other_cores: list[int]) -> list[str]:
+        """A cell measured while the hypervisor stole time, or while the shared core was full, is not trusted."""
+        s, reasons = self.settings, []
+        if row["steal_pct"] > s.max_steal_pct:
+            reasons.append(f"CPU steal {row['steal_pct']:.1f}% > {s.max_steal_pct:g}% (the host took our cores)")
+        if row["other_core_cpu_pct"] > s.shared_core_limit_pct:
+            reasons.append(
+                f"limited by the shared core (busiest of CPUs {other_cores} at {row['other_core_cpu_pct']:.0f}% "
+                f"> {s.shared_core_limit_pct:g}%)"
+            )
+        return reasons

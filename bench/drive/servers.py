@@ -1,7 +1,9 @@
-"""The server setups both apps run under, and a process wrapper that starts, checks and stops them.
+"""The server setups the apps run under, and a process wrapper that starts, checks and stops them.
 
-Every setup is a documented command line; the report prints them. All setups get the same worker count, the
-same total DB pool budget, the same CPUs, access logs off and the same settings, so only the stack differs.
+A setup is an app (entry point, stack, DB driver, upstream client), a server, a worker class and a sizing rule.
+Its command line and the labels the report shows are both derived from those fields, so they cannot disagree.
+Every setup gets the same CPUs, the same total DB pool budget, access logs off and the same keep-alive; equal-
+workers setups also get the same worker count, and the documented-workers variants each server's own advice.
 """
 
 from __future__ import annotations
@@ -27,94 +29,171 @@ from bench.drive.processes import interrupts_deferred, process_tree
 
 Framework = Literal["fastapi", "flask"]
 FRAMEWORKS: tuple[Framework, ...] = ("fastapi", "flask")
+Stack = Literal["fastapi-async", "fastapi-sync", "flask-sync"]
+Server = Literal["uvicorn", "gunicorn"]
+# How many worker processes: the run's setting (equal for every setup), or what the server's documentation
+# recommends for the cores it is pinned to (uvicorn: one per core; gunicorn: 2 x cores + 1).
+WorkerRule = Literal["equal", "one-per-core", "2n+1"]
 _BIN = Path(sys.executable).parent
 # Both stacks close idle keep-alive connections after the same time (uvicorn's default).
 KEEP_ALIVE_S = 5
+# uvicorn's fastest event loop and HTTP parser, the ones its documentation recommends for production.
+UVICORN_LOOP = "uvloop"
+UVICORN_HTTP = "httptools"
+# gunicorn's sync worker closes every connection after one response: it has no keep-alive to configure.
+_NO_KEEP_ALIVE = frozenset({"sync"})
+# gunicorn's own default (documented as "the maximum number of simultaneous clients"): above the largest user
+# count of any profile, so it never caps a gevent worker's admission.
+GEVENT_WORKER_CONNECTIONS = 1000
+READS = frozenset({"health", "item", "list"})
+
+
+@dataclass(frozen=True)
+class App:
+    """One app entry point; its code fixes the framework, stack, DB driver and upstream client."""
+
+    entry: str  # module:factory
+    stack: Stack
+    db_driver: str
+    upstream_client: str
+    serves: frozenset[str] | None = None  # the scenarios it can serve; None: all of them
+
+    @property
+    def framework(self) -> Framework:
+        """The web framework the app is written with."""
+        return "fastapi" if self.stack.startswith("fastapi") else "flask"
+
+
+FASTAPI_ASYNC = App("fastapi_app.main:create_app", "fastapi-async", "asyncpg (async SQLAlchemy)", "aiohttp")
+FASTAPI_SYNC = App(
+    "fastapi_app.main:create_sync_app", "fastapi-sync", "psycopg2 (sync SQLAlchemy, threadpool)", "httpx (sync)"
+)
+FLASK = App("flask_app:create_app", "flask-sync", "psycopg2 (sync SQLAlchemy)", "httpx (sync)")
+FLASK_GEVENT = App(
+    "flask_app.gevent:create_app", "flask-sync", "psycopg2 + psycogreen (cooperative)", "httpx (sync, gevent-patched)"
+)
+BASELINE_APPS: dict[Stack, App] = {
+    "fastapi-async": App(
+        "bench.baselines.fastapi_async:create_app", "fastapi-async", FASTAPI_ASYNC.db_driver, "—", READS
+    ),
+    "fastapi-sync": App("bench.baselines.fastapi_sync:create_app", "fastapi-sync", FASTAPI_SYNC.db_driver, "—", READS),
+    "flask-sync": App("bench.baselines.flask_sync:create_app", "flask-sync", FLASK.db_driver, "—", READS),
+}
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The worker processes and threads per worker one started setup runs with."""
+
+    workers: int
+    threads: int
 
 
 @dataclass(frozen=True)
 class ServerSetup:
-    """One named way of serving one of the apps."""
+    """One named way of serving one app: everything its command line and report labels are built from."""
 
     name: str
-    framework: Framework
-    server: str
-    worker_class: str
-    db_driver: str
-    keep_alive: str
-    http_client: str
-    uses_threads: bool = False
+    app: App
+    server: Server
+    worker_class: str = ""  # gunicorn's --worker-class; empty under uvicorn, which has one kind of worker
+    threads: int | None = None  # a fixed gthread thread count (a swept variant); None: the run's `threads`
+    workers: WorkerRule = "equal"
+    scenarios: frozenset[str] | None = None  # measured only on these (a sweep); None: all the app serves
 
-    def command(self, *, host: str, port: int, workers: int, threads: int) -> list[str]:
+    @property
+    def framework(self) -> Framework:
+        """The web framework of the app."""
+        return self.app.framework
+
+    @property
+    def stack(self) -> Stack:
+        """The app's stack: framework plus sync or async database access."""
+        return self.app.stack
+
+    @property
+    def baseline(self) -> str | None:
+        """The name of the baseline setup of the same stack; None for a baseline itself."""
+        return None if self.app is BASELINE_APPS[self.stack] else f"baseline-{self.stack}"
+
+    def supports(self, scenario: str) -> bool:
+        """Whether this setup is measured on a scenario (baselines serve only the reads, sweeps one scenario)."""
+        return all(allowed is None or scenario in allowed for allowed in (self.app.serves, self.scenarios))
+
+    def sizing(self, *, cpus: int, workers: int, threads: int) -> Sizing:
+        """Workers and threads for a server pinned to `cpus` cores, given the run's `workers` and `threads`."""
+        count = {"equal": workers, "one-per-core": cpus, "2n+1": 2 * cpus + 1}[self.workers]
+        per_worker = (self.threads or threads) if self.worker_class == "gthread" else 1
+        return Sizing(workers=max(1, count), threads=per_worker)
+
+    @property
+    def keep_alive(self) -> str:
+        """The idle keep-alive this setup's server applies."""
+        return "none (sync worker)" if self.worker_class in _NO_KEEP_ALIVE else f"{KEEP_ALIVE_S} s"
+
+    def command(self, *, host: str, port: int, sizing: Sizing) -> list[str]:
         """The exact command line that starts this setup."""
-        bind = f"{host}:{port}"
-        gunicorn = [str(_BIN / "gunicorn"), "--bind", bind, "--workers", str(workers), "--no-control-socket"]
-        gunicorn += ["--keep-alive", str(KEEP_ALIVE_S), "--graceful-timeout", "5", "--log-level", "warning"]
-        match self.name:
-            case "fastapi-uvicorn":
-                return [
-                    str(_BIN / "uvicorn"),
-                    "--factory",
-                    "fastapi_app.main:create_app",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                    "--timeout-keep-alive",
-                    str(KEEP_ALIVE_S),
-                ]
-            case "fastapi-gunicorn":
-                return [
-                    *gunicorn,
-                    "--worker-class",
-                    "uvicorn_worker.UvicornWorker",
-                    "fastapi_app.main:create_app()",
-                ]
-            case "flask-gunicorn-sync":
-                return [*gunicorn, "--worker-class", "sync", "flask_app:create_app()"]
-            case "flask-gunicorn-gthread":
-                return [
-                    *gunicorn,
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    str(threads),
-                    "flask_app:create_app()",
-                ]
-        raise ValueError(f"unknown server setup {self.name!r}")
+        if self.server == "uvicorn":
+            return [
+                str(_BIN / "uvicorn"), "--factory", self.app.entry, "--host", host, "--port", str(port),
+                "--workers", str(sizing.workers), "--loop", UVICORN_LOOP, "--http", UVICORN_HTTP,
+                "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", str(KEEP_ALIVE_S),
+            ]  # fmt: skip
+        argv = [
+            str(_BIN / "gunicorn"), "--bind", f"{host}:{port}", "--workers", str(sizing.workers),
+            "--no-control-socket", "--keep-alive", str(KEEP_ALIVE_S), "--graceful-timeout", "5",
+            "--log-level", "warning", "--worker-class", self.worker_class,
+        ]  # fmt: skip
+        if self.worker_class == "gthread":
+            argv += ["--threads", str(sizing.threads)]
+        if self.worker_class == "gevent":
+            argv += ["--worker-connections", str(GEVENT_WORKER_CONNECTIONS)]
+        return [*argv, f"{self.app.entry}()"]
 
+    def describe(self, sizing: Sizing) -> dict[str, str | int | None]:
+        """The labels the report shows, from the same fields the command line is built from."""
+        worker = f"uvicorn ({UVICORN_LOOP} + {UVICORN_HTTP})" if self.server == "uvicorn" else self.worker_class
+        return {
+            "framework": self.framework,
+            "stack": self.stack,
+            "app": self.app.entry,
+            "server": self.server,
+            "worker_class": worker,
+            "workers": sizing.workers,
+            "worker_rule": self.workers,
+            "threads": sizing.threads,
+            "worker_connections": GEVENT_WORKER_CONNECTIONS if self.worker_class == "gevent" else None,
+            "keep_alive": self.keep_alive,
+            "db_driver": self.app.db_driver,
+            "http_client": self.app.upstream_client,
+            "baseline": self.baseline,
+        }
+
+
+_UVICORN_WORKER = "uvicorn_worker.UvicornWorker"  # uvicorn's own worker for gunicorn (the `uvicorn-worker` package)
+_SWEEP = frozenset({"upstream"})  # gthread's thread count caps the I/O-bound scenario; the sweep measures only it
 
 SETUPS: dict[str, ServerSetup] = {
     s.name: s
     for s in (
-        ServerSetup(
-            "fastapi-uvicorn", "fastapi", "uvicorn", "uvicorn (uvloop + httptools)", "asyncpg", "5 s", "aiohttp"
+        ServerSetup("fastapi-uvicorn", FASTAPI_ASYNC, "uvicorn"),
+        ServerSetup("fastapi-gunicorn", FASTAPI_ASYNC, "gunicorn", _UVICORN_WORKER),
+        ServerSetup("fastapi-uvicorn-sync", FASTAPI_SYNC, "uvicorn"),
+        ServerSetup("flask-gunicorn-sync", FLASK, "gunicorn", "sync"),
+        ServerSetup("flask-gunicorn-gthread", FLASK, "gunicorn", "gthread"),
+        ServerSetup("flask-gunicorn-gevent", FLASK_GEVENT, "gunicorn", "gevent"),
+        *(
+            ServerSetup(f"flask-gunicorn-gthread-{n}t", FLASK, "gunicorn", "gthread", threads=n, scenarios=_SWEEP)
+            for n in (8, 32, 128)
         ),
-        ServerSetup(
-            "fastapi-gunicorn", "fastapi", "gunicorn", "uvicorn_worker.UvicornWorker", "asyncpg", "5 s", "aiohttp"
-        ),
-        ServerSetup(
-            "flask-gunicorn-sync", "flask", "gunicorn", "sync", "psycopg2", "none (sync worker)", "httpx (sync)"
-        ),
-        ServerSetup(
-            "flask-gunicorn-gthread",
-            "flask",
-            "gunicorn",
-            "gthread",
-            "psycopg2",
-            "5 s",
-            "httpx (sync)",
-            uses_threads=True,
-        ),
+        ServerSetup("fastapi-uvicorn-docs-workers", FASTAPI_ASYNC, "uvicorn", workers="one-per-core"),
+        ServerSetup("fastapi-gunicorn-docs-workers", FASTAPI_ASYNC, "gunicorn", _UVICORN_WORKER, workers="2n+1"),
+        ServerSetup("flask-gunicorn-sync-docs-workers", FLASK, "gunicorn", "sync", workers="2n+1"),
+        ServerSetup("flask-gunicorn-gthread-docs-workers", FLASK, "gunicorn", "gthread", workers="2n+1"),
+        # Baselines run with the flags of their stack's main setup, so the app is the only difference.
+        ServerSetup("baseline-fastapi-async", BASELINE_APPS["fastapi-async"], "uvicorn"),
+        ServerSetup("baseline-fastapi-sync", BASELINE_APPS["fastapi-sync"], "uvicorn"),
+        ServerSetup("baseline-flask-sync", BASELINE_APPS["flask-sync"], "gunicorn", "gthread"),
     )
 }
 # The setup each framework's documentation leads a newcomer to; used by tests and `bench serve`.
@@ -144,17 +223,23 @@ class ServerConfig:
     setup: ServerSetup
     database_url: str
     carrier_url: str
-    workers: int = 1
-    threads: int = 8
+    workers: int = 1  # the run's equal worker count (a setup with a documented rule uses its own)
+    threads: int = 8  # the run's gthread thread count (a swept variant uses its own)
     pool_budget: int = 16
     cpus: Sequence[int] | None = None
     host: str = "127.0.0.1"
     port: int = 0
     app_env: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def sizing(self) -> Sizing:
+        """The workers and threads this setup runs with on its pinned CPUs."""
+        cpus = len(self.cpus) if self.cpus else len(os.sched_getaffinity(0))
+        return self.setup.sizing(cpus=cpus, workers=self.workers, threads=self.threads)
+
     def environment(self) -> dict[str, str]:
         """A clean environment: only what the apps' settings read, so nothing leaks in from the shell."""
-        pool = pool_size_per_process(self.pool_budget, self.workers)
+        pool = pool_size_per_process(self.pool_budget, self.sizing.workers)
         env = {
             "PATH": f"{_BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
             "LANG": "C.UTF-8",
@@ -178,9 +263,7 @@ class RunningServer:
         self.url = f"http://{config.host}:{self.port}"
         self.framework: Framework = config.setup.framework
         self.database_url = config.database_url
-        self.command = config.setup.command(
-            host=config.host, port=self.port, workers=config.workers, threads=config.threads
-        )
+        self.command = config.setup.command(host=config.host, port=self.port, sizing=config.sizing)
         directory = log_dir or Path(tempfile.mkdtemp(prefix="bench-server-"))
         self.log_path = directory / f"{config.setup.name}-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None

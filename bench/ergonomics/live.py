@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.drive.servers import RunningServer, ServerSetup
+from bench.drive.servers import RunningServer, ServerSetup, Sizing
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
 _FACTORY = re.compile(r"^([A-Za-z_][\w.]*):([A-Za-z_]\w*)(?:\(\))?$")
@@ -200,7 +200,7 @@ def openapi_coverage(base_url: str, contract_routes: Iterable[Sequence[str]]) ->
 # --- start-up and memory ---------------------------------------------------------------------------------
 def factory_of(setup: ServerSetup) -> tuple[str, str]:
     """(module, factory) that a setup's command line serves, e.g. ("fastapi_app.main", "create_app")."""
-    for argument in setup.command(host="127.0.0.1", port=1, workers=1, threads=1):
+    for argument in setup.command(host="127.0.0.1", port=1, sizing=Sizing(workers=1, threads=1)):
         match = _FACTORY.match(argument)
         if match:
             return match.group(1), match.group(2)

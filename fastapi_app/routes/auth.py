@@ -7,6 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from fastapi_app import crud
 from fastapi_app.deps import SessionDep, SettingsDep
+from fastapi_app.docs import UNPARSABLE_BODY
 from shared_models.schemas import Message, Token, UserCreate, UserPublic
 from shared_models.security import create_access_token
 
@@ -18,7 +19,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Register a user",
-    responses={status.HTTP_409_CONFLICT: {"model": Message, "description": "Email already registered"}},
+    responses={
+        status.HTTP_409_CONFLICT: {"model": Message, "description": "Email already registered"},
+        **UNPARSABLE_BODY,
+    },
 )
 async def register(session: SessionDep, user_in: UserCreate) -> Any:
     """Create an account."""
@@ -28,7 +32,10 @@ async def register(session: SessionDep, user_in: UserCreate) -> Any:
 @router.post(
     "/token",
     summary="Log in",
-    responses={status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Incorrect email or password"}},
+    responses={
+        status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Incorrect email or password"},
+        **UNPARSABLE_BODY,
+    },
 )
 async def login_access_token(
     session: SessionDep, settings: SettingsDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]

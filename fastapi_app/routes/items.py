@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastapi_app import crud
 from fastapi_app.carrier import fetch_shipping_quote
 from fastapi_app.deps import CarrierClientDep, CurrentUser, SessionDep, SettingsDep
+from fastapi_app.docs import ITEM_NOT_FOUND, UNAUTHORIZED, UNPARSABLE_BODY
 from shared_models.models import Item
 from shared_models.schemas import (
     INT32_MAX,
@@ -24,13 +25,6 @@ from shared_models.schemas import (
 router = APIRouter(prefix="/items", tags=["items"])
 
 ItemId = Annotated[int, Path(ge=1, le=INT32_MAX)]
-
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Item not found"}
-}
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Not authenticated"}
-}
 
 
 async def _get_item_or_404(session: AsyncSession, item_id: int) -> Item:
@@ -52,14 +46,14 @@ async def read_items(session: SessionDep, query: Annotated[ItemsQuery, Query()])
     response_model=ItemPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create an item",
-    responses=_UNAUTHORIZED,
+    responses={**UNAUTHORIZED, **UNPARSABLE_BODY},
 )
 async def create_item(session: SessionDep, _current_user: CurrentUser, item_in: ItemCreate) -> Any:
     """Add an item to the catalogue."""
     return await crud.create_item(session=session, item_in=item_in)
 
 
-@router.get("/{item_id}", response_model=ItemPublic, summary="Read an item", responses=_NOT_FOUND)
+@router.get("/{item_id}", response_model=ItemPublic, summary="Read an item", responses=ITEM_NOT_FOUND)
 async def read_item(session: SessionDep, item_id: ItemId) -> Any:
     """Return one item."""
     return await _get_item_or_404(session, item_id)
@@ -69,7 +63,7 @@ async def read_item(session: SessionDep, item_id: ItemId) -> Any:
     "/{item_id}",
     response_model=ItemPublic,
     summary="Update an item",
-    responses={**_UNAUTHORIZED, **_NOT_FOUND},
+    responses={**UNAUTHORIZED, **ITEM_NOT_FOUND, **UNPARSABLE_BODY},
 )
 async def update_item(session: SessionDep, _current_user: CurrentUser, item_id: ItemId, item_in: ItemUpdate) -> Any:
     """Change the fields present in the body; omitted fields keep their values."""
@@ -82,8 +76,8 @@ async def update_item(session: SessionDep, _current_user: CurrentUser, item_id: 
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an item",
     responses={
-        **_UNAUTHORIZED,
-        **_NOT_FOUND,
+        **UNAUTHORIZED,
+        **ITEM_NOT_FOUND,
         status.HTTP_409_CONFLICT: {"model": Message, "description": "Item is referenced by orders"},
     },
 )
@@ -98,7 +92,7 @@ async def delete_item(session: SessionDep, _current_user: CurrentUser, item_id: 
     response_model=ShippingQuote,
     summary="Quote shipping for an item",
     responses={
-        **_NOT_FOUND,
+        **ITEM_NOT_FOUND,
         status.HTTP_502_BAD_GATEWAY: {"model": Message, "description": "Carrier unavailable"},
     },
 )

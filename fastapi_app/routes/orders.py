@@ -8,15 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fastapi_app import crud
 from fastapi_app.deps import CurrentUser, SessionDep, SessionMakerDep
+from fastapi_app.docs import ORDER_NOT_FOUND, UNAUTHORIZED, UNPARSABLE_BODY
 from shared_models.schemas import INT32_MAX, Message, OrderCreate, OrderPublic, OrdersPublic, PageQuery
 
 logger = structlog.get_logger(__name__)
 
-router = APIRouter(
-    prefix="/orders",
-    tags=["orders"],
-    responses={status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Not authenticated"}},
-)
+router = APIRouter(prefix="/orders", tags=["orders"], responses=UNAUTHORIZED)
 
 OrderId = Annotated[int, Path(ge=1, le=INT32_MAX)]
 
@@ -41,6 +38,7 @@ async def _record_notification(
     responses={
         status.HTTP_404_NOT_FOUND: {"model": Message, "description": "An item does not exist"},
         status.HTTP_409_CONFLICT: {"model": Message, "description": "Insufficient stock"},
+        **UNPARSABLE_BODY,
     },
 )
 async def create_order(
@@ -73,7 +71,7 @@ async def read_orders(session: SessionDep, current_user: CurrentUser, query: Ann
     "/{order_id}",
     response_model=OrderPublic,
     summary="Read one of my orders",
-    responses={status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Order not found"}},
+    responses=ORDER_NOT_FOUND,
 )
 async def read_order(session: SessionDep, current_user: CurrentUser, order_id: OrderId) -> Any:
     """Return one of the current user's orders."""

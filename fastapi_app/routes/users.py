@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 
 from fastapi_app.deps import CurrentUser
-from shared_models.schemas import Message, UserPublic
+from fastapi_app.docs import UNAUTHORIZED
+from shared_models.schemas import UserPublic
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/users", tags=["users"])
     "/me",
     response_model=UserPublic,
     summary="Current user",
-    responses={status.HTTP_401_UNAUTHORIZED: {"model": Message, "description": "Not authenticated"}},
+    responses=UNAUTHORIZED,
 )
 async def read_user_me(current_user: CurrentUser) -> Any:
     """Return the user the bearer token belongs to."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from flask_app import crud
 from flask_app.auth import unauthorized
 from flask_app.config import get_settings
 from flask_app.db import get_session
 from flask_app.responses import model_response
 from flask_app.validation import validate
+from shared_models import crud
 from shared_models.schemas import Token, TokenForm, UserCreate, UserPublic
 from shared_models.security import create_access_token
 

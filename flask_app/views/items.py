@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from flask_app import carrier, crud
+from flask_app import carrier
 from flask_app.auth import login_required
 from flask_app.config import get_settings
 from flask_app.db import get_session
 from flask_app.responses import model_response, no_content
 from flask_app.validation import validate
+from shared_models import crud
+from shared_models.carrier import fetch_shipping_quote
 from shared_models.models import Item
 from shared_models.schemas import (
     ItemCreate,
@@ -80,7 +82,7 @@ def shipping_quote(item_id: int, query: ShippingQuoteQuery) -> Response:
     item = _get_item_or_404(item_id)
     # Hand the pooled connection back before waiting on the carrier: the item is all this request needs.
     get_session().close()
-    quote = carrier.fetch_shipping_quote(
+    quote = fetch_shipping_quote(
         carrier.get_client(), carrier_url=str(get_settings().carrier_url), item=item, zip_code=query.zip
     )
     return model_response(ShippingQuote, quote)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from flask_app import crud
 from flask_app.auth import current_user, login_required
 from flask_app.background import run_after_response
 from flask_app.db import get_session
 from flask_app.responses import model_response
 from flask_app.validation import validate
+from shared_models import crud
 from shared_models.schemas import OrderCreate, OrderPublic, OrdersPublic, PageQuery
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")

@@ -10,10 +10,15 @@ import psutil
 import pytest
 
 from bench.cli import main
+from bench.drive.placement import GROUPS
 from bench.drive.servers import SETUPS
 from bench.runformat import SUMMARY_COLUMNS
 
 pytestmark = pytest.mark.e2e
+# Both frameworks and a baseline (it serves health, not order); every setup starts and is verified in test_verify.py.
+SERVERS = ["fastapi-uvicorn", "flask-gunicorn-gthread", "baseline-flask-sync"]
+RUN_SETUPS = [*SERVERS, "fastapi-uvicorn~aa"]  # the smoke profile's A/A control is the second FastAPI start
+SERVED = {(s, sc) for s in RUN_SETUPS for sc in ("health", "order") if SETUPS[s.removesuffix("~aa")].supports(sc)}
 
 
 _children_before: set[int] = set()
@@ -31,12 +36,18 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "smoke",
             "--scenarios",
             "health,order",
+            "--servers",
+            ",".join(SERVERS),
             "--users",
             "4",
             "--duration",
             "1",
             "--warmup",
             "0.5",
+            "--repeats",
+            "1",
+            "--order-seed",
+            "11",
             "--out",
             str(out),
             "--no-report",
@@ -51,7 +62,7 @@ def test_every_cell_has_a_valid_row_with_traffic(smoke_run: Path) -> None:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == SUMMARY_COLUMNS
         rows = list(reader)
-    assert {(r["server"], r["scenario"]) for r in rows} == {(s, sc) for s in SETUPS for sc in ("health", "order")}
+    assert {(r["server"], r["scenario"], int(r["repeat"])) for r in rows} == {(s, sc, 1) for s, sc in SERVED}
     for row in rows:
         assert float(row["rps"]) > 0, row["cell_id"]
         assert int(row["failures"]) == 0, (row["cell_id"], row["failures_by_status"])
@@ -79,12 +90,50 @@ def test_raw_files_and_metadata(smoke_run: Path) -> None:
     ):
         assert metadata[key] not in (None, {}, ""), key
     assert metadata["interrupted"] is False
-    assert metadata["cells_done"] == metadata["cells_total"] == 8
-    assert set(metadata["servers"]) == set(SETUPS)
+    assert metadata["cells_done"] == metadata["cells_total"] == len(SERVED) == 7
+    # Every timed setup's SQL per request was counted before timing, and equals the other framework's.
+    sql = {name: v["statements"] for name, v in metadata["verification"].items()}
+    assert sql["fastapi-uvicorn"]["order"]["per_request"] == sql["flask-gunicorn-gthread"]["order"]["per_request"] > 0
+    assert all(not v["refused"] and not v["problems"] for v in metadata["verification"].values())
+    assert set(metadata["servers"]) == set(RUN_SETUPS)
+    assert metadata["servers"]["fastapi-uvicorn~aa"]["control_of"] == "fastapi-uvicorn"
+    assert metadata["aa_control"] == "fastapi-uvicorn"
+    assert metadata["order_seed"] == 11
+    assert metadata["platform"]["cpu_model"]
+    assert "hypervisor_flag" in metadata["platform"]
     assert metadata["postgres"]["version"].startswith(("15", "16", "17", "PostgreSQL"))
     cell = smoke_run / "raw" / "fastapi-uvicorn__order__u4__r1"
     for name in ("cell.json", "hdr.txt", "timeline.csv", "resources.csv", "locust_stats.csv"):
         assert (cell / name).stat().st_size > 0, name
+
+
+def test_every_process_group_runs_where_the_plan_puts_it(smoke_run: Path) -> None:
+    placement = json.loads((smoke_run / "metadata.json").read_text())["placement"]
+    assert placement["as_planned"] is True, placement["mismatches"]
+    assert set(placement["observed"]) == set(RUN_SETUPS)
+    server, other = placement["server_cpus"], placement["loadgen_cpus"]
+    for observed in placement["observed"].values():
+        assert list(observed) == list(GROUPS)
+        assert observed["server"]["cpus"] == server
+        for group in ("postgres", "stub", "loadgen", "harness"):
+            assert observed[group]["cpus"] == other, group
+        assert observed["postgres"]["processes"] >= 2  # the postmaster and at least one backend
+
+
+def test_cells_run_in_blocks_with_cpu_per_request(smoke_run: Path) -> None:
+    results = [json.loads(path.read_text())["result"] for path in sorted((smoke_run / "raw").glob("*/cell.json"))]
+    assert sorted(r["order"] for r in results) == list(range(1, len(results) + 1))
+    # One block per setup: each setup's cells run back to back after its fresh start.
+    by_order = [r["server"] for r in sorted(results, key=lambda r: r["order"])]
+    assert by_order == [server for i, server in enumerate(by_order) if i % 2 == 0 for _ in range(2)]
+    for r in results:
+        assert r["control_of"] == ("fastapi-uvicorn" if r["server"].endswith("~aa") else "")
+        assert r["server_cpu_ms_per_req"] > 0
+        assert r["db_cpu_ms_per_req"] >= 0 if r["scenario"] == "health" else r["db_cpu_ms_per_req"] > 0
+        assert 0 <= r["other_core_cpu_pct"] <= 100
+        assert r["steal_pct"] >= 0
+        assert r["loadavg_before"] >= 0
+        assert r["loadavg_after"] >= 0
 
 
 def test_nothing_is_left_running(smoke_run: Path) -> None:

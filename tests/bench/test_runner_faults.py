@@ -70,6 +70,10 @@ def _tiny(servers: str, scenarios: str, **extra: Any) -> Any:
         "seed_users": 20,
         "seed_items": 100,
         "seed_orders": 5,
+        # These tests are about faults; the loaded 2-core test machine must not invalidate the healthy cells.
+        "shared_core_limit_pct": 100.0,
+        "max_steal_pct": 100.0,
+        "aa_control": "",
         **extra,
     }
     return resolve_settings("smoke", overrides)
@@ -102,19 +106,26 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     if not isinstance(pg_server, EmbeddedPostgres):
         pytest.skip("restarting the database needs the embedded PostgreSQL (DATABASE_URL is set)")
     _use_session_postgres(monkeypatch, pg_server)
-    settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=2.5, warmup_s=0.3)
+    settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=3.5, warmup_s=0.3)
     runner = Runner(settings, tmp_path)
     restarter: list[threading.Thread] = []
 
-    def _restart_during_next_cell(cell: Cell, row: dict[str, Any]) -> None:
-        if cell.repeat == 1:
-            # Locust needs about a second to start; the outage then falls inside repeat 2's window.
-            thread = threading.Thread(target=lambda: (time.sleep(1.5), pg_server.restart(down_s=1.0)))
+    def _restart_once_traffic_flows() -> None:
+        # Locust may take 1-10 s to start on a busy machine, so wait until its users have connected to the
+        # server, not for a fixed time: the outage then starts about when the 3.5 s window opens.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _locust_connected():
+            time.sleep(0.05)
+        pg_server.restart(down_s=1.5)
+
+    def _restart_during_this_cell(cell: Cell) -> None:
+        if cell.repeat == 2:
+            thread = threading.Thread(target=_restart_once_traffic_flows)
             thread.start()
             restarter.append(thread)
 
     started = time.monotonic()
-    run_dir = runner.run(on_cell=_restart_during_next_cell)
+    run_dir = runner.run(before_cell=_restart_during_this_cell)
     for thread in restarter:
         thread.join()
     assert time.monotonic() - started < 120
@@ -124,6 +135,19 @@ def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
     assert rows[2]["valid"] is False
     assert "error rate" in rows[2]["invalid_reason"]
     assert rows[3]["valid"] is True, rows[3]["invalid_reason"]  # the pool recovered (pre-ping)
+
+
+def _locust_connected() -> bool:
+    """Whether a Locust process this test started holds an open TCP connection (its users are running)."""
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "locust" in " ".join(proc.cmdline()) and any(
+                c.status == psutil.CONN_ESTABLISHED for c in proc.net_connections(kind="tcp")
+            ):
+                return True
+        except psutil.Error:
+            continue
+    return False
 
 
 def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
@@ -147,6 +171,10 @@ def test_ctrl_c_stops_every_child_and_keeps_finished_cells(
         "2",
         "--warmup",
         "0.3",
+        "--shared-core-limit-pct",
+        "100",
+        "--max-steal-pct",
+        "100",
         "--out",
         str(tmp_path),
         "--no-report",

@@ -1,34 +1,137 @@
-"""Server setups are documented command lines that differ only in the stack, never in sizing or settings."""
+"""Server setups: command lines and report labels both derive from a setup's fields, and differ only by stack."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.drive.servers import DEFAULT_SETUP, KEEP_ALIVE_S, SETUPS, ServerConfig, pool_size_per_process
+from bench.drive.servers import (
+    BASELINE_APPS,
+    DEFAULT_SETUP,
+    SETUPS,
+    ServerConfig,
+    ServerSetup,
+    Sizing,
+    pool_size_per_process,
+)
+
+SIZING = Sizing(workers=3, threads=6)
+
+
+def _sizing(setup: ServerSetup) -> Sizing:
+    return setup.sizing(cpus=1, workers=3, threads=6)
+
+
+def _flag(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv else None
 
 
 @pytest.mark.parametrize("name", sorted(SETUPS))
-def test_every_setup_binds_the_given_port_with_the_given_workers(name: str) -> None:
-    command = " ".join(SETUPS[name].command(host="127.0.0.1", port=8123, workers=3, threads=6))
-    assert "--workers 3" in command
+def test_every_setup_binds_the_given_port_with_the_given_sizing(name: str) -> None:
+    argv = SETUPS[name].command(host="127.0.0.1", port=8123, sizing=SIZING)
+    command = " ".join(argv)
+    assert _flag(argv, "--workers") == "3"
     assert "8123" in command
     assert "access-log" not in command or "--no-access-log" in command  # access logs off everywhere
     assert "--log-level warning" in command
+    assert any(SETUPS[name].app.entry in arg for arg in argv)
 
 
-def test_setups_differ_only_where_the_stack_differs() -> None:
-    commands = {name: s.command(host="h", port=1, workers=2, threads=4) for name, s in SETUPS.items()}
-    assert "--threads" in commands["flask-gunicorn-gthread"]
-    assert all("--threads" not in cmd for name, cmd in commands.items() if name != "flask-gunicorn-gthread")
+@pytest.mark.parametrize("name", sorted(SETUPS))
+def test_the_report_labels_say_what_the_command_line_does(name: str) -> None:
+    setup = SETUPS[name]
+    argv = setup.command(host="h", port=1, sizing=_sizing(setup))
+    labels = setup.describe(_sizing(setup))
+    assert labels["workers"] == int(_flag(argv, "--workers") or 0)
+    assert labels["server"] == argv[0].rsplit("/", 1)[-1]
+    # Threads: only a gthread worker has them, and the label is the number on its command line.
+    assert labels["threads"] == int(_flag(argv, "--threads") or 1)
+    assert labels["worker_connections"] == (int(c) if (c := _flag(argv, "--worker-connections")) else None)
+    if setup.server == "gunicorn":
+        assert labels["worker_class"] == _flag(argv, "--worker-class")
+        assert "--no-control-socket" in argv
+    else:
+        assert str(labels["worker_class"]) == f"uvicorn ({_flag(argv, '--loop')} + {_flag(argv, '--http')})"
+    # Keep-alive: the value on the command line, except where gunicorn's sync worker ignores it.
+    keep_alive = _flag(argv, "--keep-alive") or _flag(argv, "--timeout-keep-alive")
+    expected = "none (sync worker)" if _flag(argv, "--worker-class") == "sync" else f"{keep_alive} s"
+    assert labels["keep_alive"] == expected
+    assert labels["db_driver"] == setup.app.db_driver
+    assert labels["http_client"] == setup.app.upstream_client
+
+
+def test_the_same_flags_everywhere_except_where_the_stack_differs() -> None:
+    commands = {name: s.command(host="h", port=1, sizing=SIZING) for name, s in SETUPS.items()}
+    keep_alives = {_flag(cmd, "--keep-alive") or _flag(cmd, "--timeout-keep-alive") for cmd in commands.values()}
+    assert len(keep_alives) == 1  # the same idle keep-alive everywhere it exists
+    by_server: dict[str, set[tuple[str, ...]]] = {}
     for name, cmd in commands.items():
-        joined = " ".join(cmd)
-        # The same idle keep-alive everywhere it exists (gunicorn's sync worker has none).
-        assert f"--keep-alive {KEEP_ALIVE_S}" in joined or f"--timeout-keep-alive {KEEP_ALIVE_S}" in joined, name
-        if SETUPS[name].server == "gunicorn":
-            assert "--no-control-socket" in cmd
-    assert "uvicorn_worker.UvicornWorker" in commands["fastapi-gunicorn"]
-    assert {"uvloop", "httptools"} <= set(commands["fastapi-uvicorn"])
+        # Without the app and the worker class with its own options, setups of one server run the same command.
+        rest = [arg.replace(SETUPS[name].app.entry, "APP") for arg in cmd]
+        for option in ("--worker-class", "--threads", "--worker-connections"):
+            if option in rest:
+                del rest[rest.index(option) : rest.index(option) + 2]
+        by_server.setdefault(SETUPS[name].server, set()).add(tuple(rest))
+    assert {server: len(variants) for server, variants in by_server.items()} == {"uvicorn": 1, "gunicorn": 1}
+
+
+@pytest.mark.parametrize("stack", sorted(BASELINE_APPS))
+def test_each_stack_has_one_baseline_served_like_its_main_setup(stack: str) -> None:
+    baselines = [s for s in SETUPS.values() if s.stack == stack and s.baseline is None]
+    assert len(baselines) == 1
+    baseline = baselines[0]
+    assert all(s.baseline == baseline.name for s in SETUPS.values() if s.stack == stack and s is not baseline)
+    assert [sc for sc in ("health", "item", "list", "order", "journey", "upstream") if baseline.supports(sc)] == [
+        "health",
+        "item",
+        "list",
+    ]
+    # The same server command as a setup of our app on that stack: only the app differs.
+    twins = [
+        s
+        for s in SETUPS.values()
+        if s.stack == stack and s is not baseline and (s.server, s.worker_class, s.workers) == (
+            baseline.server, baseline.worker_class, baseline.workers) and s.threads is None
+    ]  # fmt: skip
+    assert twins
+    ours = twins[0].command(host="h", port=1, sizing=SIZING)
+    theirs = baseline.command(host="h", port=1, sizing=SIZING)
+    assert [a.replace(twins[0].app.entry, "APP") for a in ours] == [
+        a.replace(baseline.app.entry, "APP") for a in theirs
+    ]
+
+
+def test_the_thread_sweep_runs_distinct_thread_counts_on_the_upstream_scenario_only() -> None:
+    sweep = [s for s in SETUPS.values() if s.threads is not None]
+    counts = [s.sizing(cpus=1, workers=1, threads=8).threads for s in sweep]
+    assert len(set(counts)) == len(sweep) >= 3
+    for setup in sweep:
+        assert setup.worker_class == "gthread"
+        assert setup.supports("upstream")
+        assert not setup.supports("item")
+        argv = setup.command(host="h", port=1, sizing=setup.sizing(cpus=1, workers=1, threads=8))
+        assert _flag(argv, "--threads") == str(setup.threads)
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 4])
+def test_documented_worker_counts_follow_each_servers_advice(cpus: int) -> None:
+    documented = [s for s in SETUPS.values() if s.workers != "equal"]
+    assert {s.server for s in documented} == {"uvicorn", "gunicorn"}
+    for setup in documented:
+        workers = setup.sizing(cpus=cpus, workers=7, threads=8).workers
+        # gunicorn's documentation: (2 x cores) + 1; uvicorn's: one process per core.
+        assert workers == (2 * cpus + 1 if setup.server == "gunicorn" else cpus), setup.name
+    for setup in SETUPS.values():
+        if setup.workers == "equal":
+            assert setup.sizing(cpus=cpus, workers=7, threads=8).workers == 7
+
+
+def test_setups_name_what_they_serve() -> None:
     assert DEFAULT_SETUP == {"fastapi": "fastapi-uvicorn", "flask": "flask-gunicorn-sync"}
+    for name, setup in SETUPS.items():
+        assert name.startswith((setup.framework, "baseline-"))
+        assert name.startswith("baseline-") == (setup.baseline is None)
+        if setup.baseline is not None:
+            assert SETUPS[setup.baseline].stack == setup.stack
 
 
 @pytest.mark.parametrize(("budget", "workers", "expected"), [(16, 1, 16), (16, 2, 8), (16, 3, 5), (2, 4, 1)])
@@ -36,21 +139,30 @@ def test_one_pool_budget_is_split_over_the_workers(budget: int, workers: int, ex
     assert pool_size_per_process(budget, workers) == expected
 
 
+def _environment(setup: ServerSetup) -> dict[str, str]:
+    return ServerConfig(
+        setup=setup,
+        database_url="postgresql://u@h/db",
+        carrier_url="http://c",
+        workers=2,
+        pool_budget=16,
+        cpus=[0],
+        app_env={"APP_ENV": "production"},
+    ).environment()
+
+
 def test_server_environment_is_clean_and_identical_across_frameworks() -> None:
-    envs = {
-        name: ServerConfig(
-            setup=setup,
-            database_url="postgresql://u@h/db",
-            carrier_url="http://c",
-            workers=2,
-            pool_budget=16,
-            app_env={"APP_ENV": "production"},
-        ).environment()
-        for name, setup in SETUPS.items()
-    }
+    envs = {name: _environment(setup) for name, setup in SETUPS.items() if setup.workers == "equal"}
     first = next(iter(envs.values()))
     assert all(env == first for env in envs.values())
     assert first["DB_POOL_SIZE"] == "8"
     assert first["DB_MAX_OVERFLOW"] == "0"
     assert first["APP_ENV"] == "production"
     assert "HOME" not in first  # nothing leaks in from the shell that started the benchmark
+
+
+def test_documented_worker_counts_split_the_same_pool_budget() -> None:
+    for setup in SETUPS.values():
+        env = _environment(setup)
+        workers = setup.sizing(cpus=1, workers=2, threads=8).workers
+        assert int(env["DB_POOL_SIZE"]) == pool_size_per_process(16, workers)

@@ -1,6 +1,7 @@
 """Fixtures of the HTTP contract suite.
 
-`framework`, `live`, `live_servers`, `client`, `db`, `carrier` and `start_app` come from tests/conftest.py.
+`live_servers`, `client`, `db`, `carrier` and `start_app` come from tests/conftest.py. Here every test runs once
+per target: both apps and their variants (tests/conftest.py VARIANTS); `framework` is the target's framework.
 Everything in this suite talks real HTTP to the running servers and checks the database through `db`.
 """
 
@@ -15,7 +16,50 @@ import pytest
 # Plain asserts in the helpers module get pytest's detailed failure messages too.
 pytest.register_assert_rewrite(f"{__name__.rpartition('.')[0]}.helpers")
 
+from bench.drive.servers import Framework, RunningServer, ServerSetup  # noqa: E402
 from tests.support.api import Account, new_account, seed_account  # noqa: E402
+
+# --- targets ---------------------------------------------------------------------------------------------
+# The same contract on FastAPI's sync `def` routes (psycopg2, threadpool) and on gunicorn's gevent workers with a
+# cooperative psycopg2: name -> (framework, app, gunicorn worker class). bench/ has their benchmark setups.
+VARIANTS: dict[str, tuple[Framework, str, str]] = {
+    "fastapi-sync": ("fastapi", "fastapi_app.main:create_sync_app", ""),
+    "flask-gevent": ("flask", "flask_app.gevent:create_app()", "gevent"),
+}
+TARGETS = ("fastapi", "flask", *VARIANTS)
+
+
+@pytest.fixture(scope="session")
+def contract_servers(
+    live_servers: dict[str, RunningServer],
+    launch_app: Callable[..., RunningServer],
+    factory_setup: Callable[..., ServerSetup],
+) -> dict[str, RunningServer]:
+    """The default servers of both apps plus one server per variant, each on its own copy of the seed data."""
+    variants = {
+        name: launch_app(framework, setup=factory_setup(name, framework, app, gunicorn_worker=worker))
+        for name, (framework, app, worker) in VARIANTS.items()
+    }
+    return {**live_servers, **variants}
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest) -> str:
+    """Each test runs once per target."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def framework(target: str) -> str:
+    """The framework of the current target (what framework-specific expectations depend on)."""
+    return VARIANTS[target][0] if target in VARIANTS else target
+
+
+@pytest.fixture
+def live(contract_servers: dict[str, RunningServer], target: str) -> RunningServer:
+    """The running server of the current target."""
+    return contract_servers[target]
+
 
 # --- fixtures --------------------------------------------------------------------------------------------
 # Logins are Argon2-bound (~0.15 s): accounts reused across tests are made once per server and cached here.

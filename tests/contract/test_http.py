@@ -13,7 +13,7 @@ from sqlalchemy import Engine, make_url, text
 
 import shared_models
 from shared_models.errors import json_invalid_error
-from shared_models.schemas import ItemCreate, UserCreate
+from shared_models.schemas import BODY_PARSE_ERROR, ItemCreate, UserCreate
 from tests.support.api import PASSWORD, Account, bearer, make_token, unique_email
 
 from .helpers import MISSING_ID, assert_422, assert_detail, assert_json, assert_process_time, expected_errors, locs
@@ -264,6 +264,24 @@ def test_openapi_lists_every_contract_path(client: httpx.Client) -> None:
     for path, methods in CONTRACT_PATHS.items():
         assert path in paths, f"{path} missing from /openapi.json"
         assert methods <= set(paths[path]), f"{path}: {sorted(methods - set(paths[path]))} missing"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/auth/register"), ("POST", "/items"), ("PATCH", "/items/1"), ("POST", "/orders")],
+)
+def test_undecodable_json_body_is_a_documented_400(
+    client: httpx.Client, seed_user: Account, method: str, path: str
+) -> None:
+    # A body that is not UTF-8 cannot be decoded at all: 400, and the OpenAPI says so (schemathesis conformance).
+    response = client.request(
+        method, path, content=b'{"name": "\xff\xfe"}', headers={**seed_user.headers, "Content-Type": "application/json"}
+    )
+    assert_detail(response, 400, BODY_PARSE_ERROR)
+    template = path.replace("/1", "/{item_id}")
+    documented = client.get("/openapi.json").json()["paths"][template][method.lower()]["responses"]
+    assert documented["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Message"}
+    assert documented["400"]["description"] == BODY_PARSE_ERROR
 
 
 def test_fastapi_serves_docs_in_development(framework: str, client: httpx.Client) -> None:

@@ -1,76 +1,32 @@
-"""The abstract Locust user every scenario extends, and the recorder that measures the window precisely.
+"""The abstract Locust user every scenario extends, and the Locust events that feed the window recorder.
 
-Locust's own statistics keep whole milliseconds and include the warm-up; the recorder here keeps every request
-that completes inside the measured window in an HDR histogram with microsecond precision, counts failures by
-status, and writes one JSON file per Locust process when the test stops. The harness merges them.
+Locust's own statistics keep whole milliseconds and include the warm-up; the recorder (`WindowRecorder`) keeps
+every request that completes inside the measured window in an HDR histogram with microsecond precision, counts
+failures by status, and writes one JSON file per Locust process when the test stops. The harness merges them.
+
+Closed loop (default): every user sends its next request as soon as the previous one is answered. Open loop
+(`--bench-rate R`): every user sends on its own slot of a fixed schedule (`bench.drive.openloop.PacedSchedule`),
+and the recorder measures each latency from the request's intended send time, so a late send counts its wait.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import gevent
-from hdrh.histogram import HdrHistogram
-from locust import FastHttpUser, constant, events
+from locust import FastHttpUser, events
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
-from bench.measure.recorder import HDR_DIGITS, HDR_HIGHEST_US, HDR_LOWEST_US
+from bench.drive.openloop import PacedSchedule, global_slot
+from bench.measure.recorder import WindowRecorder
 from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 
-
-class _Recorder:
-    """Per-process measurement of the window [start + warm-up, start + warm-up + duration)."""
-
-    def __init__(self) -> None:
-        self.histogram = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
-        self.window = (float("inf"), float("inf"))
-        self.requests = 0
-        self.failures: Counter[str] = Counter()
-        self.timeline: Counter[int] = Counter()
-        self.timeline_failures: Counter[int] = Counter()
-
-    def open(self, warmup_s: float, duration_s: float) -> None:
-        start = time.time() + warmup_s
-        self.window = (start, start + duration_s)
-
-    def record(self, end: float, response_time_ms: float, failure_key: str | None) -> None:
-        start, stop = self.window
-        if not start <= end < stop:
-            return
-        self.requests += 1
-        self.histogram.record_value(min(HDR_HIGHEST_US, max(HDR_LOWEST_US, round(response_time_ms * 1000))))
-        second = int(end - start)
-        self.timeline[second] += 1
-        if failure_key is not None:
-            self.failures[failure_key] += 1
-            self.timeline_failures[second] += 1
-
-    def dump(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "pid": os.getpid(),
-            "window": list(self.window),
-            "stopped_at": time.time(),
-            "requests": self.requests,
-            "failures": dict(self.failures),
-            "timeline": {str(k): v for k, v in self.timeline.items()},
-            "timeline_failures": {str(k): v for k, v in self.timeline_failures.items()},
-            "hdr": self.histogram.encode().decode() if self.requests else "",
-        }
-        target = directory / f"recorder-{os.getpid()}.json"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload))
-        tmp.replace(target)
-
-
-_recorder = _Recorder()
+_recorder = WindowRecorder()
 
 
 @events.init_command_line_parser.add_listener
@@ -81,6 +37,8 @@ def _add_arguments(parser: Any) -> None:
     parser.add_argument("--bench-seed-users", type=int, default=1000, help="seeded load users")
     parser.add_argument("--bench-seed-items", type=int, default=10000, help="seeded items")
     parser.add_argument("--bench-rng-seed", type=int, default=20261125, help="seed of every user's RNG")
+    parser.add_argument("--bench-rate", type=float, default=0.0, help="open loop: total requests/s (0 = closed)")
+    parser.add_argument("--bench-processes", type=int, default=1, help="Locust processes sharing the rate")
 
 
 @events.test_start.add_listener
@@ -90,10 +48,27 @@ def _open_window(environment: Environment, **_: Any) -> None:
         return
     _recorder.open(options.bench_warmup, options.bench_duration)
     runner = environment.runner
+    if runner is not None and type(runner).__name__ == "MasterRunner":
+        # Workers start later (when the spawn message reaches them): they adopt the master's window and clock
+        # origin, so no worker's window outlives the quit below and all share one send schedule.
+        runner.send_message("bench_window", {"t0": _recorder.t0})
     if runner is not None and type(runner).__name__ in ("LocalRunner", "MasterRunner"):
         # The test ends a little after the window, timed from the same event that opened it (Locust's own
         # --run-time clock starts earlier, at process start, and would cut the window short on a busy machine).
         gevent.spawn_later(options.bench_warmup + options.bench_duration + 0.25, runner.quit)
+
+
+@events.init.add_listener
+def _listen_for_window(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    if runner is not None and type(runner).__name__ == "WorkerRunner":
+
+        def adopt(environment: Environment, msg: Any, **_: Any) -> None:
+            options = environment.parsed_options
+            if options is not None:
+                _recorder.share(float(msg.data["t0"]), options.bench_warmup, options.bench_duration)
+
+        runner.register_message("bench_window", adopt)
 
 
 @events.request.add_listener
@@ -102,6 +77,7 @@ def _on_request(
     exception: BaseException | None = None,
     response: Any = None,
     start_time: float | None = None,
+    context: dict[str, Any] | None = None,
     **_: Any,
 ) -> None:
     end = (start_time + response_time / 1000) if start_time else time.time()
@@ -109,7 +85,7 @@ def _on_request(
     if exception is not None:
         status = getattr(response, "status_code", 0) or 0
         failure = str(status)
-    _recorder.record(end, response_time, failure)
+    _recorder.record(end, response_time, failure, intended=(context or {}).get("intended"), start=start_time)
 
 
 @events.test_stop.add_listener
@@ -122,10 +98,9 @@ def _dump(environment: Environment, **_: Any) -> None:
 
 
 class BenchUser(FastHttpUser):
-    """Closed-loop user (no think time) with a reproducible RNG and explicit response checks."""
+    """A user with a reproducible RNG and explicit response checks: closed loop, or paced with `--bench-rate`."""
 
     abstract = True
-    wait_time = constant(0)
     _counter = 0
 
     def __init__(self, environment: Environment) -> None:
@@ -137,6 +112,42 @@ class BenchUser(FastHttpUser):
         self.seed_users = options.bench_seed_users if options else 1000
         self.seed_items = options.bench_seed_items if options else 10000
         self.token: str | None = None
+        self.local_index = BenchUser._counter - 1
+        self.schedule: PacedSchedule | None = None
+        self.intended: float | None = None
+
+    def on_start(self) -> None:
+        """Prepare (e.g. log in), then in open mode wait for this user's first slot; scenarios override prepare()."""
+        self.prepare()
+        options = self.environment.parsed_options
+        if options is not None and options.bench_rate > 0:
+            runner = self.environment.runner
+            slot = global_slot(
+                self.local_index,
+                max(0, getattr(runner, "worker_index", 0)),
+                options.bench_processes,
+                options.num_users,
+            )
+            t0 = _recorder.t0 if _recorder.t0 != float("inf") else time.time()
+            self.schedule = PacedSchedule(options.bench_rate, options.num_users, slot, t0)
+            self.intended = self.schedule.first(time.time())
+            _recorder.last_first_send = max(_recorder.last_first_send, self.intended)
+            gevent.sleep(max(0.0, self.intended - time.time()))
+
+    def prepare(self) -> None:
+        """Per-user set-up before the first task (nothing by default)."""
+
+    def wait_time(self) -> float:
+        """Closed loop: none. Open loop: until the next slot, none when already behind (the lag is measured)."""
+        if self.schedule is None:
+            return 0.0
+        delay = self.schedule.advance(time.time())
+        self.intended = self.schedule.intended(self.schedule.k)
+        return delay
+
+    def context(self) -> dict[str, Any]:
+        """The intended send time reaches the request event, so the recorder measures from it."""
+        return {"intended": self.intended} if self.intended is not None else {}
 
     def random_item_id(self) -> int:
         """An id of a seeded item (ids are 1..seed_items)."""

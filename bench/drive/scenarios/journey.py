@@ -8,7 +8,7 @@ from bench.drive.scenarios.base import BenchUser
 class JourneyUser(BenchUser):
     """A shopper: mostly reads, sometimes a quote, occasionally an order."""
 
-    def on_start(self) -> None:
+    def prepare(self) -> None:
         """Log in once per simulated user."""
         self.log_in()
 

@@ -8,7 +8,7 @@ from bench.drive.scenarios.base import BenchUser
 class OrderUser(BenchUser):
     """Logs in once, then places orders in a closed loop."""
 
-    def on_start(self) -> None:
+    def prepare(self) -> None:
         """Log in once per simulated user."""
         self.log_in()
 

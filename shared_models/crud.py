@@ -1,4 +1,4 @@
-"""Database operations, synchronous; fastapi_app/crud.py has the same functions, async."""
+"""Database operations, synchronous (Flask and the sync FastAPI variant); fastapi_app/crud.py has them async."""
 
 from __future__ import annotations
 
