@@ -121,7 +121,7 @@ def _loser_worst(a: Analysis, scenario: str, users: int, favours: str | None) ->
     if favours is None:
         return None
     loser = "flask" if favours == "fastapi" else "fastapi"
-    here = [g for g in closed_groups(a) if g.scenario == scenario and g.users == users]
+    here = [g for g in closed_groups(a) if g.scenario == scenario and g.users == users and g.is_app]
     worst = min((g for g in here if g.framework == loser), key=lambda g: g.rps_median, default=None)
     best = max((g for g in here if g.framework == favours), key=lambda g: g.rps_median, default=None)
     if worst is None or best is None:

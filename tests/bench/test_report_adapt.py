@@ -77,6 +77,7 @@ def test_report_shows_every_new_chart_and_the_floor(run_dir: Path) -> None:
     for name in ("latency_vs_throughput", "decomposition", "baseline_fraction", "effects"):
         assert f'data-chart="{name}"' in text, name
     assert "A/A noise floor ±" in text
+    assert "its baseline-" not in text  # a baseline is not one of the losing framework's setups
     assert (run_dir / "charts" / "latency_vs_throughput.png").stat().st_size > 0
     results = {r.scenario: r for r in facts.scenario_results(load(run_dir), 1000.0)}
     assert results["item"].capacity["fastapi"].basis.startswith("closed-loop estimate")
