@@ -9,6 +9,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from bench.report.adapt import Analysis
 
 DURABILITY_KEYS = ("fsync", "synchronous_commit", "full_page_writes")
@@ -27,8 +29,10 @@ def _join(values: Any) -> str:
     return "not recorded" if values is None else str(values)
 
 
-def _environment(meta: Mapping[str, Any]) -> str:
+def _environment(meta: Mapping[str, Any], steal: float) -> str:
     env = {**(meta.get("platform") or {}), **(meta.get("environment") or {})}
+    if math.isfinite(steal):  # per cell in summary.csv: the worst valid cell
+        env["steal_pct"] = f"≤ {steal:.1f} (worst valid cell)"
     parts = [f"{label} {env[key]}" for key, label in ENVIRONMENT_KEYS if env.get(key) not in (None, "")]
     missing = [label for key, label in ENVIRONMENT_KEYS if env.get(key) in (None, "")]
     text = "; ".join([*parts, f"{env.get('cores', '?')} cores", f"{env.get('memory_gb', '?')} GB"])
@@ -62,6 +66,12 @@ def _loadgen(a: Analysis) -> str:
     )
 
 
+def _max(a: Analysis, column: str) -> float:
+    valid = a.run.valid
+    values = pd.to_numeric(valid[column], errors="coerce") if column in valid else pd.Series(dtype=float)
+    return float(values.max()) if values.notna().any() else math.nan
+
+
 def methodology(a: Analysis) -> list[tuple[str, str]]:
     """(aspect, what was done) rows of the compact methodology table."""
     meta = a.meta
@@ -83,7 +93,7 @@ def methodology(a: Analysis) -> list[tuple[str, str]]:
         ),
         ("Database durability", durability(meta)[0]),
         ("Load generator", _loadgen(a)),
-        ("Environment", _environment(meta)),
+        ("Environment", _environment(meta, _max(a, "steal_pct"))),
         (
             "Server",
             f"{meta.get('workers') or settings.get('workers', '?')} worker(s) per setup, DB pool budget "
