@@ -17,7 +17,7 @@ from bench.runformat import SUMMARY_COLUMNS
 pytestmark = pytest.mark.e2e
 # Both frameworks and a baseline (it serves health, not order); every setup starts and is verified in test_verify.py.
 SERVERS = ["fastapi-uvicorn", "flask-gunicorn-gthread", "baseline-flask-sync"]
-RUN_SETUPS = [*SERVERS, "fastapi-uvicorn~aa"]  # the smoke profile's A/A control is the second FastAPI start
+RUN_SETUPS = [*SERVERS, "fastapi-uvicorn~aa"]  # the A/A control is the second FastAPI start
 SERVED = {(s, sc) for s in RUN_SETUPS for sc in ("health", "order") if SETUPS[s.removesuffix("~aa")].supports(sc)}
 
 
@@ -48,6 +48,8 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "1",
             "--order-seed",
             "11",
+            "--aa-control",
+            "fastapi-uvicorn",
             "--out",
             str(out),
             "--no-report",
