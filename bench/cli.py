@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="regenerate report.html/report.md of a run from its raw data")
     report.add_argument("run_dir", type=_existing_dir, help="results/<run> (or results/latest)")
+    report.add_argument("--screenshots", action="store_true", help="also save screenshots/first-screen.png (Chromium)")
 
     compare = sub.add_parser("compare", help="compare two runs group by group, with CIs across repeats")
     compare.add_argument("run_a", type=_existing_dir, help="baseline run directory")
@@ -130,8 +131,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     ergo = sub.add_parser("ergonomics", help="measure the ergonomics of both apps and print JSON")
     ergo.add_argument("--out", type=Path, help="also write the JSON to this file")
+    _add_advise(sub)
     anywhere.add_commands(sub)
     return parser
+
+
+# --- `bench advise`: one verdict for a team's request mix and p99 target (bench.report.advice) ---------------
+def _p99(value: str) -> float:
+    from bench.report.advice import parse_p99
+
+    try:
+        return parse_p99(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _add_advise(sub: Any) -> None:
+    advise = sub.add_parser("advise", help="combine a run's scenarios by your request mix into one verdict")
+    advise.add_argument("run_dir", type=_existing_dir, help="results/<run> (or results/latest)")
+    advise.add_argument("--mix", required=True, help="SCENARIO=WEIGHT,... summing to 1, e.g. item=0.7,list=0.3")
+    advise.add_argument("--p99", type=_p99, default=100.0, help="p99 latency target, e.g. 100ms or 0.2s")
+
+
+def _advise(args: argparse.Namespace) -> int:
+    from bench.report.advice import advise_main
+
+    return advise_main(args.run_dir, args.mix, args.p99)
+
+
+# --- end of `bench advise` -------------------------------------------------------------------------------------
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -235,13 +263,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    handlers: dict[str, Any] = {"run": _run, "serve": _serve, **anywhere.COMMANDS}
+    handlers: dict[str, Any] = {"run": _run, "serve": _serve, "advise": _advise, **anywhere.COMMANDS}
     if args.command in handlers:
         return int(handlers[args.command](args))
     if args.command == "report":
-        from bench.report.render import build_report
+        from bench.report.render import report_main
 
-        print(build_report(require_run_dir(args.run_dir, "report")))
+        print(report_main(require_run_dir(args.run_dir, "report"), screenshots=args.screenshots))
         return 0
     if args.command == "compare":
         from bench.report.compare import compare_main

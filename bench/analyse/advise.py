@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.analyse.stats import CONFIDENCE, N_RESAMPLES, SEED, FloatArray
+from bench.analyse.stats import CONFIDENCE, N_RESAMPLES, SEED, FloatArray, call
 
 # Weights may be written with a few digits; their sum must be 1 within this tolerance.
 _SUM_TOLERANCE = 1e-6
@@ -153,12 +153,12 @@ def advise(
 
 
 def _verdict(ratio: float, ci: tuple[float, float] | None, noise_floor: float | None) -> str:
-    """FastAPI / Flask / no difference, by the project's rule: CI excludes 1 AND effect above the noise floor."""
-    if ci is None:
-        return f"no verdict: fewer than 3 repeats per scenario (ratio {ratio:.2f}×)"
-    if ci[0] <= 1.0 <= ci[1]:
-        return f"no difference: FastAPI ÷ Flask {ratio:.2f}× [{ci[0]:.2f}, {ci[1]:.2f}] includes 1"
-    if noise_floor is not None and abs(ratio - 1.0) <= noise_floor:
-        return f"no difference: {ratio:.2f}× is within the run's A/A noise floor (±{noise_floor:.1%})"
+    """FastAPI / Flask / no difference, by the project's one rule (stats.call: CI excludes 1 AND above the floor)."""
+    decision = call(ratio, ci, noise_floor)
+    if decision.called is None:
+        return f"no verdict: {decision.reason} (ratio {ratio:.2f}×)"
+    if not decision.called:
+        return f"no difference: FastAPI ÷ Flask {ratio:.2f}× ({decision.reason})"
+    assert ci is not None  # a called difference always has a CI
     winner = "FastAPI" if ratio > 1 else "Flask"
     return f"{winner}: FastAPI ÷ Flask {ratio:.2f}× [{ci[0]:.2f}, {ci[1]:.2f}] capacity at the p99 target"

@@ -17,6 +17,10 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
   of the app's files of concern "openapi" plus the lines elsewhere that exist only for the docs
   (loc.doc_only_lines: summary=, responses=, tags=, ... and the constants only they use); those lines also
   stay in their file's concern under `loc` (FastAPI's are in its routes).
+- annotations (hints.py): whether the framework reads a view's annotations (a one-route probe app per
+  framework), the contract's request inputs and typed response schemas (FastAPI's dependant tree, the contract's
+  count for both apps), the share of them a framework derives from annotations, and the app's hand-written
+  validation (loc concern "validation") and OpenAPI lines (hand_written_loc of openapi).
 - validation_quality: live.BAD_REQUESTS, sent to both running apps (authenticated cases with a real token);
   4xx_pct = share answered 4xx; names_field_pct = share whose 422 detail has the offending field in a `loc`.
 - background_tasks: built_in = the app imports a BackgroundTask(s) class from its framework; hand_written_loc =
@@ -199,6 +203,25 @@ def _validation(answers: dict[Framework, dict[str, live.CaseAnswer]]) -> dict[st
     return result
 
 
+def _annotations(built: dict[Framework, dict[str, Any]], code: dict[Framework, _SourceFacts]) -> dict[str, Any]:
+    """Per framework: does it read annotations (probe), and how much of the contract's input validation and
+    response schemas come from them vs from hand-written validation and OpenAPI code."""
+    contract = built["fastapi"]["annotations"]
+    out: dict[str, Any] = {}
+    for fw in FRAMEWORKS:
+        reads = bool(built[fw]["annotations"]["reads"])
+        out[fw] = {
+            "reads": reads,
+            "routes": contract["routes"],
+            "inputs": contract["inputs"],
+            "inputs_from_annotations": contract["inputs"] if reads else 0,
+            "responses_typed": contract["responses_typed"] if reads else 0,
+            "validation_hand_written_loc": code[fw].loc.by_concern["validation"],
+            "docs_hand_written_loc": code[fw].openapi_loc,
+        }
+    return out
+
+
 def measure_ergonomics(
     *, database_url: str, carrier_url: str, out_path: Path | None = None, cold_start_runs: int = 5
 ) -> dict[str, Any]:
@@ -287,6 +310,8 @@ def measure_ergonomics(
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
     }
+    if "annotations" in Ergonomics.model_fields:  # written once the run format has the field (bench.runformat)
+        result["annotations"] = _annotations(built, code)
     record = Ergonomics.model_validate(result)  # the run format's model: a misnamed key fails here
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)

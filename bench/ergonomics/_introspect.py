@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bench.ergonomics import hints
+
 # The request whose handler is shown side by side (CONTRACT.md: GET /items/{item_id}).
 SNIPPET_METHOD = "GET"
 SNIPPET_PATH = "/items/1"
@@ -48,6 +50,7 @@ def _fastapi() -> dict[str, Any]:
 
     app = create_app()
     routes: list[tuple[str, str]] = []
+    api_routes: list[Any] = []
     snippet: dict[str, Any] | None = None
     openapi: dict[str, Any] | None = None
     for route, view in _fastapi_routes(app):
@@ -55,6 +58,7 @@ def _fastapi() -> dict[str, Any]:
         if isinstance(route, APIRoute):
             if view.include_in_schema:
                 routes += [(method, view.path) for method in methods if method != "HEAD"]
+                api_routes.append(route)
             # The same path regex Starlette matches requests with.
             matches = compile_path(view.path)[0].fullmatch(SNIPPET_PATH) is not None
             if snippet is None and matches and SNIPPET_METHOD in methods:
@@ -69,6 +73,7 @@ def _fastapi() -> dict[str, Any]:
         "asgi": inspect.iscoroutinefunction(type(app).__call__),
         "openapi": openapi,
         "snippet": snippet,
+        "annotations": {**hints.annotation_facts(api_routes), "reads": hints.fastapi_reads_annotations()},
     }
 
 
@@ -102,6 +107,7 @@ def _flask() -> dict[str, Any]:
         "asgi": inspect.iscoroutinefunction(type(app).__call__),
         "openapi": openapi,
         "snippet": handler(SNIPPET_PATH, SNIPPET_METHOD),
+        "annotations": {"reads": hints.flask_reads_annotations()},
     }
 
 

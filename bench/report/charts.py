@@ -1,350 +1,337 @@
-"""The report's charts (matplotlib, Agg): one colour per framework, one line style / hatch per setup."""
+"""The report's charts: each a function over small typed inputs (bench.report.chartkit) returning (figure, caption).
+
+Rules every chart follows: colour = framework (setups as shades), significance drawn by direction, invalid cells
+drawn as labelled markers with their reason, legend outside the data, only the range that matters on the axis
+(outliers in a separate panel), ticks only where there is data, and a caption that says what to read.
+"""
 
 from __future__ import annotations
 
-import base64
-import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import matplotlib
-import numpy.typing as npt
-
-matplotlib.use("Agg")
-
-import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
-from bench.analyse.result import CURVE_PERCENTILES, GroupStats, Latency, Result
+from bench.report.chartkit import (
+    INVALID_COLOR,
+    NEUTRAL,
+    Palette,
+    Panel,
+    Series,
+    colour,
+    figure,
+    legend_below,
+    mark_invalid,
+    panels_grid,
+    plain_log,
+    split_outliers,
+    ticks_at,
+)
 
-FloatArray = npt.NDArray[np.float64]
-FRAMEWORK_COLOR = {"fastapi": "#009688", "flask": "#333333"}
-_FALLBACK_COLOR = "#9e9e9e"
-SETUP_STYLE: dict[str, tuple[Any, str, str]] = {  # line style, marker, bar hatch
-    "fastapi-uvicorn": ("-", "o", ""),
-    "fastapi-gunicorn": ("--", "s", "//"),
-    "flask-gunicorn-sync": ("-", "o", ""),
-    "flask-gunicorn-gthread": ("--", "s", "//"),
+Drawn = tuple[Figure, str]
+OVERLOAD_PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+SIDE_LABEL = {
+    "fastapi": "significant, favours FastAPI",
+    "flask": "significant, favours Flask",
+    "async": "significant, async driver faster",
+    "sync": "significant, sync driver faster",
 }
-_EXTRA_STYLES: list[tuple[Any, str, str]] = [(":", "^", ".."), ("-.", "D", "xx")]
-PERCENTILES = (50.0, 90.0, 99.0, 99.9)
-DPI = 100
+
+
+def _plot_series(ax: Axes, s: Series, palette: Palette, *, xs_of: dict[float, float] | None = None) -> None:
+    """Valid points as markers joined by a line, CIs as error bars, invalid ones as labelled markers."""
+    c, m = palette.colour(s.setup), palette.marker(s.setup)
+    ok = [p for p in s.points if p.ok]
+    xs = [xs_of[p.x] if xs_of else p.x for p in ok]
+    ax.plot(xs, [p.y for p in ok], color=c, marker=m, linestyle="-", linewidth=1.4, ms=5)
+    for x, p in zip(xs, ok, strict=True):
+        if p.lo is not None and p.hi is not None:
+            low, high = max(0.0, p.y - p.lo), max(0.0, p.hi - p.y)
+            ax.errorbar([x], [p.y], yerr=[[low], [high]], color=c, capsize=3, linestyle="none")
+
+
+def _invalid_row(panel: Panel) -> dict[tuple[str, float], int]:
+    """A stacking row per invalid marker so markers at the same x do not overlap."""
+    rows: dict[tuple[str, float], int] = {}
+    taken: dict[float, int] = {}
+    for s in panel.series:
+        for p in s.points:
+            if not p.ok:
+                rows[(s.setup, p.x)] = taken.get(p.x, 0)
+                taken[p.x] = taken.get(p.x, 0) + 1
+    return rows
+
+
+def _mark_all_invalid(ax: Axes, panel: Panel, xs_of: dict[float, float] | None = None) -> int:
+    rows = _invalid_row(panel)
+    xs = [p.x for s in panel.series for p in s.points] + list(xs_of or ())
+    written: set[str] = set()
+    for s in panel.series:
+        for p in s.points:
+            if not p.ok:
+                x = xs_of[p.x] if xs_of else p.x
+                align = "left" if p.x <= min(xs) else "right" if p.x >= max(xs) else "center"
+                text = f"{s.setup}: {p.invalid or 'no value'}"
+                # The same setup and reason at several levels: say it once, mark every level.
+                mark_invalid(ax, x, "" if text in written else text, row=rows[(s.setup, p.x)], align=align)
+                written.add(text)
+    return len(rows)
+
+
+def _invalid_handle(n: int) -> list[Line2D]:
+    return [Line2D([], [], color=INVALID_COLOR, marker="X", linestyle="none", label="invalid cell (reason shown)")] * (
+        n > 0
+    )
+
+
+def _panels(
+    panels: Sequence[Panel],
+    palette: Palette,
+    title: str,
+    decorate: Callable[[Axes], None],
+    xs_of: dict[float, float] | None = None,
+) -> Figure:
+    """A grid with one axis per panel: series, invalid markers, the chart's own axis set-up, legend below."""
+    fig, axes = panels_grid(len(panels))
+    invalid = 0
+    for ax, panel in zip(axes, panels, strict=True):
+        for s in panel.series:
+            _plot_series(ax, s, palette, xs_of=xs_of)
+        invalid += _mark_all_invalid(ax, panel, xs_of)
+        decorate(ax)
+        ax.set_title(panel.title)
+        ax.grid(alpha=0.3, which="both")
+    fig.suptitle(title, fontweight="bold")
+    shown = {s.setup for panel in panels for s in panel.series}
+    legend_below(fig, palette.handles(shown) + _invalid_handle(invalid))
+    return fig
+
+
+def throughput(panels: Sequence[Panel], palette: Palette) -> Drawn:
+    """Closed-loop throughput vs concurrent users per scenario; bars = 95 % CI across repeats."""
+    levels = [p.x for panel in panels for s in panel.series for p in s.points]
+
+    def axes(ax: Axes) -> None:
+        ticks_at(ax, levels, log=True)
+        ax.set_ylim(bottom=0)
+        ax.set(xlabel="concurrent users (closed loop)", ylabel="requests/s")
+
+    fig = _panels(panels, palette, "Throughput vs concurrency", axes)
+    return fig, "Higher is better; where the two hue families separate by more than their error bars, it is real."
+
+
+def latency_vs_throughput(panels: Sequence[Panel], palette: Palette, slo_ms: float) -> Drawn:
+    """Open loop: p99 latency (from intended send time) vs achieved rate, with the SLO line."""
+
+    def axes(ax: Axes) -> None:
+        ax.axhline(slo_ms, color="#c62828", linestyle="--", linewidth=1)
+        ax.text(0.99, slo_ms, f" p99 target {slo_ms:g} ms", color="#c62828", fontsize=7, ha="right", va="bottom",
+                transform=ax.get_yaxis_transform())  # fmt: skip
+        plain_log(ax, "y")
+        ax.set(xlabel="achieved requests/s (open loop, fixed rate)", ylabel="p99 latency (ms, log)")
+
+    fig = _panels(panels, palette, "Latency vs throughput (open loop)", axes)
+    return fig, (
+        f"Read each setup's capacity where its curve crosses the {slo_ms:g} ms line: the further right, the more "
+        "traffic it takes within the target."
+    )
+
+
+def overload(panels: Sequence[Panel], palette: Palette) -> Drawn:
+    """Closed-loop saturation: latency by percentile (x = p50 … p99.9), dots and lines on log axes."""
+    pos = {p: 1 / (1 - p / 100) for p in OVERLOAD_PERCENTILES}
+
+    def axes(ax: Axes) -> None:
+        ax.set_xscale("log")
+        ticks_at(ax, list(pos.values()))
+        ax.set_xticks(list(pos.values()), [f"p{p:g}" for p in OVERLOAD_PERCENTILES])
+        plain_log(ax, "y")
+        ax.set(xlabel="percentile", ylabel="latency (ms, log)")
+
+    fig = _panels(panels, palette, "Behaviour under overload (closed loop, highest concurrency)", axes, pos)
+    return fig, (
+        "Saturated servers queue requests: lower lines queue less; the gap at p99.9 shows which stack's tail "
+        "degrades first. Not a latency at a given traffic level (see the open-loop chart for that)."
+    )
 
 
 @dataclass(frozen=True)
-class Chart:
-    """A rendered chart: file name, title, caption and PNG bytes."""
+class Effect:
+    """One ratio with its CI; `favours` names the framework (or key of HUES) it favours when significant."""
 
-    name: str
-    title: str
-    caption: str
-    png: bytes
-
-    @property
-    def data_uri(self) -> str:
-        """The PNG as a data: URI for inlining into HTML."""
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+    label: str
+    ratio: float
+    lo: float | None = None
+    hi: float | None = None
+    favours: str | None = None
+    invalid: str = ""
 
 
-def colour(framework: str) -> str:
-    """The colour used for a framework everywhere."""
-    return FRAMEWORK_COLOR.get(framework, _FALLBACK_COLOR)
-
-
-def style(server: str) -> tuple[Any, str, str]:
-    """(line style, marker, hatch) of a setup."""
-    if server in SETUP_STYLE:
-        return SETUP_STYLE[server]
-    return _EXTRA_STYLES[sum(map(ord, server)) % len(_EXTRA_STYLES)]
-
-
-def _grid(n: int, title: str) -> tuple[Figure, list[Axes]]:
-    ncols = min(3, max(n, 1))
-    nrows = math.ceil(max(n, 1) / ncols)
-    fig = Figure(figsize=(4.4 * ncols, 3.3 * nrows + 0.9), dpi=DPI, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    fig.suptitle(title, fontsize=13, fontweight="bold")
-    return fig, axes[:n]
-
-
-def _legend(fig: Figure, a: Result, *, bars: bool = False) -> None:
-    handles: list[Any] = []
-    for server in a.servers:
-        fw = a.framework_of(server)
-        ls, marker, hatch = style(server)
-        if bars:
-            handles.append(Patch(facecolor=colour(fw), hatch=hatch, edgecolor="white", label=server))
-        else:
-            handles.append(Line2D([], [], color=colour(fw), linestyle=ls, marker=marker, label=server))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
-
-
-def _distribution(latency: Latency, edges_ms: FloatArray) -> FloatArray:
-    """Share of requests in each latency bin (edges in ms)."""
-    counts, _ = np.histogram(latency.values_ms, bins=edges_ms, weights=latency.counts)
-    total = float(sum(latency.counts))
-    return np.asarray(counts / total if total else counts, dtype=np.float64)
-
-
-def _plain_log_ticks(ax: Axes, axis: str = "y") -> None:
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    target.set_minor_formatter(ticker.NullFormatter())
-
-
-def _to_png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
-
-
-def throughput(a: Result) -> Figure | None:
-    """Median rps vs concurrent users per scenario, with the 95 % CI as a band."""
-    if not a.groups:
-        return None
-    fig, axes = _grid(len(a.scenarios), "Throughput vs concurrency (median, 95 % CI band)")
-    for ax, scenario in zip(axes, a.scenarios, strict=True):
-        for server in a.servers:
-            gs = sorted(
-                (g for g in a.groups.values() if g.server == server and g.scenario == scenario), key=lambda g: g.users
-            )
-            if not gs:
-                continue
-            ls, marker, _ = style(server)
-            c = colour(gs[0].framework)
-            x = [g.users for g in gs]
-            ax.plot(x, [g.rps_median for g in gs], linestyle=ls, marker=marker, color=c, label=server)
-            lo = [g.rps_ci[0] if g.rps_ci else g.rps_median for g in gs]
-            hi = [g.rps_ci[1] if g.rps_ci else g.rps_median for g in gs]
-            if len(x) > 1:
-                ax.fill_between(x, lo, hi, color=c, alpha=0.15, linewidth=0)
-            else:
-                ax.errorbar(
-                    x,
-                    [gs[0].rps_median],
-                    # A CI from per-second samples need not contain the window's median: clip, never go negative.
-                    yerr=[[max(0.0, gs[0].rps_median - lo[0])], [max(0.0, hi[0] - gs[0].rps_median)]],
-                    color=c,
-                    capsize=4,
-                    linestyle="none",
-                )
-        ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
-        ax.set_title(scenario)
-        ax.set_xlabel("concurrent users (closed loop)")
-        ax.set_ylabel("throughput (requests/s)")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    _legend(fig, a)
-    return fig
-
-
-def _bars(ax: Axes, groups: list[GroupStats], values: Callable[[GroupStats], list[float]], n: int) -> None:
-    width = 0.8 / max(len(groups), 1)
-    for i, g in enumerate(groups):
-        x = np.arange(n) + (i - (len(groups) - 1) / 2) * width
-        _, _, hatch = style(g.server)
-        ax.bar(x, values(g), width, color=colour(g.framework), hatch=hatch, edgecolor="white", label=g.server)
-
-
-def latency_percentiles(a: Result) -> Figure | None:
-    """p50/p90/p99/p99.9 per setup at each scenario's highest concurrency (grouped bars, log scale)."""
-    if not a.groups:
-        return None
-    fig, axes = _grid(len(a.scenarios), "Latency percentiles at the highest concurrency (median over repeats)")
-    for ax, scenario in zip(axes, a.scenarios, strict=True):
-        groups = a.top_groups(scenario)
-        _bars(ax, groups, lambda g: [g.p50_median, g.p90_median, g.p99_median, g.p999_median], len(PERCENTILES))
-        ax.set_xticks(range(len(PERCENTILES)), [f"p{p:g}" for p in PERCENTILES])
-        ax.set_yscale("log")
-        _plain_log_ticks(ax)
-        ax.set_title(f"{scenario} — {groups[0].users if groups else '?'} users")
-        ax.set_ylabel("latency (ms, log scale)")
-        ax.grid(alpha=0.3, axis="y", which="both")
-    _legend(fig, a, bars=True)
-    return fig
-
-
-def latency_distribution(a: Result) -> Figure | None:
-    """Overlay of the HDR latency distributions per setup at each scenario's highest concurrency."""
-    shown = {s: [g for g in a.top_groups(s) if g.latency is not None] for s in a.scenarios}
-    scenarios = [s for s in a.scenarios if shown[s]]
-    if not scenarios:
-        return None
-    fig, axes = _grid(len(scenarios), "Latency distribution at the highest concurrency (HDR histograms)")
-    for ax, scenario in zip(axes, scenarios, strict=True):
-        mine = [(g, g.latency) for g in shown[scenario] if g.latency is not None]
-        lo = min(max(h.min_ms, 0.001) for _, h in mine)
-        hi = max(h.max_ms for _, h in mine)
-        edges = np.geomspace(lo * 0.9, hi * 1.1, 60)
-        for g, h in mine:
-            ls, _, _ = style(g.server)
-            share = _distribution(h, edges) * 100
-            ax.stairs(share, edges, color=colour(g.framework), linestyle=ls, linewidth=1.6, label=g.server)
-        ax.set_xscale("log")
-        _plain_log_ticks(ax, "x")
-        ax.set_title(f"{scenario} — {mine[0][0].users} users")
-        ax.set_xlabel("latency (ms, log scale)")
-        ax.set_ylabel("share of requests (%)")
-        ax.grid(alpha=0.3)
-    _legend(fig, a)
-    return fig
-
-
-def percentile_curves(a: Result) -> Figure | None:
-    """HDR percentile curves (latency by percentile, tail stretched) at each scenario's highest concurrency."""
-    if not a.groups:
-        return None
-    fig, axes = _grid(len(a.scenarios), "Latency by percentile at the highest concurrency (HDR)")
-    x = [1 / (1 - p / 100) for p in CURVE_PERCENTILES]
-    plotted = False
-    for ax, scenario in zip(axes, a.scenarios, strict=True):
-        for g in a.top_groups(scenario):
-            if g.latency is None:
-                continue
-            y = list(g.latency.curve_ms)
-            ls, marker, _ = style(g.server)
-            ax.plot(x, y, linestyle=ls, marker=marker, markersize=3, color=colour(g.framework), label=g.server)
-            plotted = True
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        _plain_log_ticks(ax)
-        ax.set_xticks(x[::2], [f"p{p:g}" for p in CURVE_PERCENTILES[::2]])
-        ax.minorticks_off()
-        ax.set_title(scenario)
-        ax.set_xlabel("percentile")
-        ax.set_ylabel("latency (ms, log scale)")
-        ax.grid(alpha=0.3, which="both")
-    _legend(fig, a)
-    return fig if plotted else None
-
-
-def _per_scenario_bars(a: Result, title: str, ylabel: str, value: Callable[[GroupStats], float]) -> Figure | None:
-    if not a.groups:
-        return None
-    fig = Figure(figsize=(max(6.0, 1.6 * len(a.scenarios) + 2), 4.2), dpi=DPI, layout="constrained")
+def forest(effects: Sequence[Effect], *, title: str, left: str, right: str, noise_floor: float | None) -> Figure:
+    """Ratios with CIs on a log axis around 1; coloured by the side they favour, hollow grey when not significant."""
+    fig = figure(8.6, 0.42 * max(len(effects), 2) + 1.5)
     ax = fig.subplots()
-    width = 0.8 / max(len(a.servers), 1)
-    for i, server in enumerate(a.servers):
-        xs, ys = [], []
-        for j, scenario in enumerate(a.scenarios):
-            g = next((g for g in a.top_groups(scenario) if g.server == server), None)
-            if g is not None and math.isfinite(value(g)):
-                xs.append(j + (i - (len(a.servers) - 1) / 2) * width)
-                ys.append(value(g))
-        _, _, hatch = style(server)
-        fw = a.framework_of(server)
-        ax.bar(xs, ys, width, color=colour(fw), hatch=hatch, edgecolor="white", label=server)
-    ax.set_xticks(range(len(a.scenarios)), a.scenarios)
-    ax.set_xlabel("scenario (at its highest concurrency)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontweight="bold")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(frameon=False, fontsize=8)
-    return fig
-
-
-def cpu_efficiency(a: Result) -> Figure | None:
-    """Requests served per server CPU-second, per scenario and setup."""
-    return _per_scenario_bars(
-        a, "CPU efficiency (higher is better)", "requests per server CPU-second", lambda g: g.rps_per_cpu_s
-    )
-
-
-def rss_per_worker(a: Result) -> Figure | None:
-    """Peak RSS per server process, per scenario and setup."""
-    return _per_scenario_bars(
-        a, "Memory per worker process (peak RSS)", "RSS per process (MB)", lambda g: g.rss_per_worker_mb
-    )
-
-
-def cold_start(a: Result) -> Figure | None:
-    """Cold start time (and import time) per framework, from ergonomics.json."""
-    if a.ergonomics is None:
-        return None
-    cs = a.ergonomics.cold_start
-    fig = Figure(figsize=(6.0, 3.6), dpi=DPI, layout="constrained")
-    ax = fig.subplots()
-    fws = list(FRAMEWORK_COLOR)
-    for i, fw in enumerate(fws):
-        d = cs.of(fw)
-        ax.bar(i - 0.2, d.median_s, 0.38, color=colour(fw), label=f"{fw}: start to first 200")
-        ax.bar(
-            i + 0.2,
-            d.import_s,
-            0.38,
-            color=colour(fw),
-            alpha=0.45,
-            hatch="//",
-            edgecolor="white",
-            label=f"{fw}: import only",
-        )
-        samples = d.samples
-        ax.scatter([i - 0.2] * len(samples), samples, color="#ff7043", s=12, zorder=3)
-    ax.set_xticks(range(len(fws)), fws)
-    ax.set_ylabel("seconds")
-    ax.set_title("Cold start (median; dots = samples)", fontweight="bold")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(frameon=False, fontsize=8)
-    return fig
-
-
-CHARTS: tuple[tuple[str, str, str, Callable[[Result], Figure | None]], ...] = (
-    ("throughput", "Throughput vs concurrency", "Median requests/s over repeats; band = 95 % CI.", throughput),
-    (
-        "latency_percentiles",
-        "Latency percentiles",
-        "Medians over repeats of each percentile; log scale.",
-        latency_percentiles,
-    ),
-    (
-        "latency_distribution",
-        "Latency distribution",
-        "All repeats' HDR histograms merged per setup.",
-        latency_distribution,
-    ),
-    (
-        "percentile_curves",
-        "Latency by percentile",
-        "From the merged HDR histograms; x stretches the tail.",
-        percentile_curves,
-    ),
-    (
-        "cpu_efficiency",
-        "CPU efficiency",
-        "requests ÷ server CPU-seconds (user+system, whole process tree).",
-        cpu_efficiency,
-    ),
-    (
-        "rss_per_worker",
-        "Memory per worker",
-        "Peak mean RSS of the processes that serve requests (a gunicorn arbiter or uvicorn manager is not counted).",
-        rss_per_worker,
-    ),
-    ("cold_start", "Cold start", "From ergonomics.json: process start until /health answers.", cold_start),
-)
-
-
-def render_charts(a: Result, out_dir: Path | None = None) -> dict[str, Chart]:
-    """Render every chart that has data; write charts/<name>.png under out_dir when given."""
-    charts: dict[str, Chart] = {}
-    for name, title, caption, make in CHARTS:
-        fig = make(a)
-        if fig is None:
+    ys = list(range(len(effects)))[::-1]
+    finite = [v for e in effects for v in (e.ratio, e.lo, e.hi) if v is not None and math.isfinite(v) and v > 0]
+    span = max([abs(math.log(v)) for v in finite] + [math.log(1.25)])
+    if noise_floor:
+        ax.axvspan(1 - noise_floor, 1 + noise_floor, color="#eeeeee", zorder=0)
+    ax.axvline(1.0, color="#424242", linewidth=1)
+    for y, e in zip(ys, effects, strict=True):
+        if e.invalid or not (math.isfinite(e.ratio) and e.ratio > 0):
+            mark_invalid(ax, y, e.invalid or "no value", vertical=False)
             continue
-        chart = Chart(name, title, caption, _to_png(fig))
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / f"{name}.png").write_bytes(chart.png)
-        charts[name] = chart
-    return charts
+        c = colour(e.favours) if e.favours else NEUTRAL
+        if e.lo is not None and e.hi is not None:
+            ax.plot([e.lo, e.hi], [y, y], color=c, linewidth=2.2, solid_capstyle="butt")
+        ax.plot([e.ratio], [y], marker="o", ms=8, color=c, markerfacecolor=c if e.favours else "white")
+        ax.text(e.ratio, y + 0.22, f"{e.ratio:.2f}×", fontsize=7, ha="center", color=c)
+    ax.set_xscale("log")
+    lim = math.exp(span * 1.15)
+    ax.set_xlim(1 / lim, lim)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}×"))
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_yticks(ys, [e.label for e in effects])
+    ax.set_ylim(-0.7, len(effects) - 0.3)
+    ax.set_title(title, fontweight="bold")
+    ax.set_xlabel(f"← {left}          ratio (log scale)          {right} →")
+    ax.grid(alpha=0.3, axis="x")
+    shown = [k for k in SIDE_LABEL if any(e.favours == k for e in effects)]
+    handles = [Line2D([], [], color=colour(k), marker="o", linestyle="-", label=SIDE_LABEL[k]) for k in shown]
+    handles.append(Line2D([], [], color=NEUTRAL, marker="o", markerfacecolor="white", linestyle="-",
+                          label="not significant"))  # fmt: skip
+    if noise_floor:
+        handles.append(Line2D([], [], color="#dddddd", linewidth=8, label=f"A/A noise floor ±{noise_floor:.1%}"))
+    legend_below(fig, handles)
+    return fig
+
+
+def effects(rows: Sequence[Effect], noise_floor: float | None) -> Drawn:
+    """FastAPI ÷ Flask throughput per scenario, best setup vs best setup."""
+    fig = forest(rows, title="FastAPI ÷ Flask throughput, best setup of each", left="Flask faster",
+                 right="FastAPI faster", noise_floor=noise_floor)  # fmt: skip
+    return fig, "Filled dots are significant and sit on the side of the faster framework; hollow grey ones are ties."
+
+
+def decomposition(rows: Sequence[Effect], noise_floor: float | None) -> Drawn:
+    """Framework effect (same driver) vs driver effect (same framework) per scenario."""
+    fig = forest(rows, title="Where the difference comes from", left="second term faster",
+                 right="first term faster", noise_floor=noise_floor)  # fmt: skip
+    return fig, (
+        "Each row holds one thing fixed: a framework row compares the frameworks on the same kind of driver, a "
+        "driver row compares drivers inside one framework; the larger |log ratio| is the bigger lever."
+    )
+
+
+def dots(categories: Sequence[str], series: Sequence[Series], palette: Palette, *, ylabel: str,
+         title: str, ref: float | None = None) -> Figure:  # fmt: skip
+    """Values per category (x = category index) as dots with CIs; outliers go to a separate panel on the right."""
+    values = [p.y for s in series for p in s.points if p.ok]
+    split = split_outliers(values)
+    fig = figure(max(6.5, 1.3 * len(categories) + 3), 4.0)
+    if split:
+        ax, out_ax = fig.subplots(1, 2, sharey=False, gridspec_kw={"width_ratios": [4, 1]})
+    else:
+        ax, out_ax = fig.subplots(), None
+    width = 0.7 / max(len(series), 1)
+    invalid = 0
+    for i, s in enumerate(series):
+        c, m = palette.colour(s.setup), palette.marker(s.setup)
+        for p in s.points:
+            x = p.x + (i - (len(series) - 1) / 2) * width
+            if not p.ok:
+                align = "left" if p.x == 0 else "right" if p.x == len(categories) - 1 else "center"
+                mark_invalid(ax, x, f"{s.setup}: {p.invalid}", row=invalid % 4, align=align)
+                invalid += 1
+                continue
+            target = out_ax if (split and out_ax is not None and p.y >= split[1]) else ax
+            tx = 0.0 + i * 0.1 if target is out_ax else x
+            target.plot([tx], [p.y], marker=m, color=c, ms=7, linestyle="none")
+            if p.lo is not None and p.hi is not None:
+                target.errorbar([tx], [p.y], yerr=[[max(0.0, p.y - p.lo)], [max(0.0, p.hi - p.y)]], color=c,
+                                capsize=3, linestyle="none")  # fmt: skip
+            if target is out_ax:
+                out_ax.annotate(f"{s.setup}\n{categories[int(p.x)]}: {p.y:,.0f}", (tx, p.y), fontsize=7,
+                                xytext=(6, 0), textcoords="offset points", va="center")  # fmt: skip
+    if ref is not None:
+        ax.axhline(ref, color="#424242", linewidth=1, linestyle=":")
+    ax.set_xticks(range(len(categories)), list(categories))
+    ax.set_xlim(-0.6, len(categories) - 0.4)
+    ax.set_ylim(0, (split[0] if split else max([*values, ref or 0, 1e-9])) * 1.15)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    if out_ax is not None and split:
+        out_ax.set_xticks([])
+        out_ax.set_xlim(-0.2, 1.2)
+        out_ax.set_title("outliers (own scale)", fontsize=8)
+        out_ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title, fontweight="bold")
+    legend_below(fig, palette.handles({s.setup for s in series}) + _invalid_handle(invalid))
+    return fig
+
+
+def baseline_fraction(categories: Sequence[str], series: Sequence[Series], palette: Palette) -> Drawn:
+    """Each app's throughput as a fraction of its stack's bare baseline (1 = as fast as the stack allows)."""
+    fig = dots(categories, series, palette, ylabel="app rps ÷ baseline rps", ref=1.0,
+               title="Our app as a fraction of its stack's baseline")  # fmt: skip
+    return fig, (
+        "Close to 1: the stack's floor sets the speed and the app adds little; a low dot means our app code, not "
+        "the framework, costs the throughput."
+    )
+
+
+def cpu_efficiency(categories: Sequence[str], series: Sequence[Series], palette: Palette) -> Drawn:
+    """Requests per server CPU-second per scenario and setup."""
+    fig = dots(categories, series, palette, ylabel="requests per server CPU-second",
+               title="CPU efficiency (higher is better)")  # fmt: skip
+    return fig, "Higher dots serve more requests per CPU-second: the cost per request on your hardware."
+
+
+def memory(categories: Sequence[str], series: Sequence[Series], palette: Palette) -> Drawn:
+    """Peak RSS per serving process per scenario and setup."""
+    fig = dots(categories, series, palette, ylabel="RSS per worker process (MB)",
+               title="Memory per worker process (peak RSS)")  # fmt: skip
+    return fig, "Lower is better: multiply by your worker count to size a host."
+
+
+@dataclass(frozen=True)
+class StartTimes:
+    """One framework's cold-start samples (s), their median, and the import-only time with how it was taken."""
+
+    framework: str
+    samples: tuple[float, ...]
+    median_s: float
+    import_s: float | None
+
+
+def cold_start(rows: Sequence[StartTimes]) -> Drawn:
+    """Each start as a dot, the median as a bar-less tick, the import-only time as a hollow diamond."""
+    fig = figure(6.4, 3.2)
+    ax = fig.subplots()
+    for y, r in enumerate(rows):
+        c = colour(r.framework)
+        ax.plot(r.samples, [y] * len(r.samples), "o", color=c, alpha=0.6, ms=6)
+        ax.plot([r.median_s], [y], "|", color=c, ms=22, mew=3)
+        if r.import_s is not None and math.isfinite(r.import_s):
+            ax.plot([r.import_s], [y], "D", color=c, markerfacecolor="white", ms=7)
+    ax.set_yticks(range(len(rows)), [r.framework for r in rows])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("seconds")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title("Cold start", fontweight="bold")
+    legend_below(fig, [
+        Line2D([], [], color="#555", marker="o", linestyle="none", label="one start: process start → first 200"),
+        Line2D([], [], color="#555", marker="|", ms=12, mew=3, linestyle="none", label="median start"),
+        Line2D([], [], color="#555", marker="D", markerfacecolor="white", linestyle="none",
+               label="import only (separate `python -c` runs, minus interpreter start)"),
+    ])  # fmt: skip
+    return fig, (
+        "Further left starts sooner. Import-only is timed in separate interpreter runs, so it can exceed a full "
+        "start whose imports were already in the page cache."
+    )

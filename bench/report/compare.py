@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bench.analyse.analysis import analyse_dir
 from bench.analyse.comparison import Change, Comparison, GroupChange, compare_results, setup_differences
-from bench.report.charts import FRAMEWORK_COLOR
+from bench.report.chartkit import FRAMEWORK_COLOR
 from bench.report.render import environment
 from bench.runformat import atomic_write
 

@@ -72,6 +72,12 @@ def test_advise_respects_the_noise_floor_and_the_repeat_minimum() -> None:
 
 def test_advise_says_when_a_framework_lacks_a_scenario() -> None:
     setups = [_setup("a", "fastapi", [1, 2, 3], [1, 2, 3]), SetupCapacity("b", "flask", {"item": [1.0, 2.0, 3.0]})]
-    advice = advise(setups, {"item": 0.5, "list": 0.5}, noise_floor=None)
+    advice = advise(setups, {"item": 0.5, "list": 0.5}, noise_floor=0.02)
     assert advice.missing == ("b",)
     assert advice.verdict.startswith("not measured")
+
+
+def test_advise_calls_nothing_without_an_aa_noise_floor() -> None:
+    setups = [_setup("a", "fastapi", [1200, 1210, 1190], [600, 605, 595]), _setup("b", "flask", [1000] * 3, [500] * 3)]
+    advice = advise(setups, {"item": 0.5, "list": 0.5}, noise_floor=None)
+    assert advice.verdict.startswith("no verdict: no A/A noise floor")

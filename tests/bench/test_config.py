@@ -14,13 +14,17 @@ from bench.registry import SCENARIOS
 
 def test_quick_profile_repeats_every_cell_with_an_aa_control() -> None:
     settings = resolve_settings("quick")
-    assert settings.servers == list(SETUPS)
+    frameworks = {SETUPS[name].framework for name in settings.servers if SETUPS[name].baseline is not None}
+    assert frameworks == {"fastapi", "flask"}  # a verdict needs both frameworks' apps
+    # every app in quick is compared with its own stack's baseline where one is measured
+    assert {SETUPS[name].baseline for name in settings.servers} - {None} & set(settings.servers)
     assert set(settings.scenarios) <= set(SCENARIOS)
     assert settings.repeats >= 3  # repeats carry the statistics: every cell behind a verdict runs three times
     assert settings.aa_control in settings.servers
     assert settings.duration_s > 0
     full = resolve_settings("full")
     assert sorted(full.scenarios) == sorted(SCENARIOS)  # what quick leaves out, full covers
+    assert full.servers == list(SETUPS)
     assert full.repeats >= 3
 
 

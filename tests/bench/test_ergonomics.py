@@ -14,6 +14,7 @@ from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import FRAMEWORKS, SETUPS
 from bench.ergonomics import measure_ergonomics
 from bench.ergonomics.footprint import REQUIREMENTS, dependency_closure
+from bench.ergonomics.hints import annotation_facts, fastapi_reads_annotations, flask_reads_annotations, route_inputs
 from bench.ergonomics.live import BAD_REQUESTS, SAMPLE_CASE, BadRequest, factory_of, names_field, serving_processes
 from bench.ergonomics.loc import CONCERNS, code_lines, concern_of, count_loc, doc_only_lines, measure_loc
 from bench.ergonomics.structure import (
@@ -281,6 +282,42 @@ def test_serving_processes_leave_out_a_supervisor() -> None:
     assert serving_processes([master]) == [master]  # type: ignore[list-item]
 
 
+# --- what the frameworks do with annotations ------------------------------------------------------------
+def test_fastapi_reads_annotations_and_flask_does_not() -> None:
+    assert fastapi_reads_annotations()
+    assert not flask_reads_annotations()
+
+
+def test_route_inputs_walk_sub_dependencies_once() -> None:
+    from fastapi import Depends, FastAPI, Header
+    from fastapi.routing import APIRoute
+    from pydantic import BaseModel
+
+    class Body(BaseModel):
+        name: str
+
+    def token(authorization: str = Header()) -> str:
+        return authorization
+
+    def user(tok: str = Depends(token), authorization: str = Header()) -> str:
+        return tok
+
+    app = FastAPI()
+
+    @app.post("/items/{item_id}")
+    def create(item_id: int, body: Body, q: int = 0, who: str = Depends(user)) -> Body:
+        return body
+
+    route = next(r for r in app.routes if isinstance(r, APIRoute))
+    assert route_inputs(route) == 4  # item_id, body, q, the Authorization header (met twice, counted once)
+    assert annotation_facts([route]) == {
+        "routes": 1,
+        "inputs": 4,
+        "responses_typed": 1,
+        "responses_from_return_annotation": 1,
+    }
+
+
 # --- end to end ------------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_measure_ergonomics_against_the_real_apps(
@@ -289,7 +326,7 @@ def test_measure_ergonomics_against_the_real_apps(
     out = tmp_path / "ergonomics.json"
     result = measure_ergonomics(database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2)
     assert json.loads(out.read_text()) == result
-    assert set(result) == {
+    assert set(result) - {"annotations"} == {
         "format_version",
         "loc",
         "loc_files",
@@ -331,3 +368,11 @@ def test_measure_ergonomics_against_the_real_apps(
     assert not result["async_support"]["flask"]["native"]
     assert result["background_tasks"]["fastapi"]["built_in"]
     assert result["validation_quality"]["cases"] == len(result["validation_quality"]["per_case"])
+    if "annotations" not in result:  # the run format has no field for it yet (bench.runformat.Ergonomics)
+        return
+    hints = result["annotations"]
+    assert hints["fastapi"]["reads"]
+    assert not hints["flask"]["reads"]
+    assert hints["fastapi"]["inputs_from_annotations"] == hints["fastapi"]["inputs"] > 0
+    assert hints["flask"]["inputs_from_annotations"] == 0
+    assert hints["flask"]["validation_hand_written_loc"] == result["loc"]["flask"]["validation"]

@@ -1,0 +1,83 @@
+"""The report adapter on a run with the newer columns: A/A control, baselines and stacks, open-loop cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.report import adapt, facts
+from bench.report.adapt import load
+from bench.report.render import build_report
+from tests.support import fake_run
+
+OPEN_TARGETS = (100.0, 200.0, 400.0)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every setup (baselines, the sync FastAPI stack), the A/A control, plus open-loop rows for item."""
+    run = fake_run.make_run(
+        tmp_path_factory.mktemp("adapt"), servers=tuple(fake_run.SERVERS), scenarios=("item", "list", "upstream")
+    )
+    summary = pd.read_csv(run / "summary.csv", keep_default_na=False)
+    extra = []
+    for server, fw in (("fastapi-uvicorn", "fastapi"), ("flask-gunicorn-sync", "flask")):
+        for target in OPEN_TARGETS:
+            for repeat in (1, 2, 3):
+                over = fw == "flask" and target == 400.0
+                extra.append(pd.DataFrame([{
+                    **summary.iloc[0].to_dict(), "server": server, "framework": fw, "scenario": "item",
+                    "users": 0, "repeat": repeat, "mode": "open", "purpose": "fixed-rate", "target_rps": target,
+                    "achieved_rps": target * (0.7 if over else 0.99), "p99_ms": 500.0 if over else target / 20,
+                    "valid": not over, "invalid_reason": "missed the target rate by 30%" if over else "",
+                    "cell_id": f"{server}__item__open{target:.0f}__r{repeat}", "control_of": "",
+                }]))  # fmt: skip
+    pd.concat([summary, *extra]).to_csv(run / "summary.csv", index=False)
+    return run
+
+
+def test_noise_floor_comes_from_the_aa_control(run_dir: Path) -> None:
+    floor = adapt.noise_floor(load(run_dir))
+    assert floor is not None
+    assert 0 < floor < 0.1
+
+
+def test_controls_and_open_cells_stay_out_of_the_closed_loop_charts(run_dir: Path) -> None:
+    a = load(run_dir)
+    shown = {s.setup for p in adapt.throughput_panels(a) for s in p.series}
+    assert "fastapi-uvicorn~aa" not in shown
+    assert "fastapi-uvicorn" in shown
+    assert all(g.users > 0 for g in adapt.closed_groups(a))
+
+
+def test_open_loop_curves_carry_invalid_rates(run_dir: Path) -> None:
+    panels = adapt.open_panels(load(run_dir))
+    assert [p.title for p in panels] == ["item"]
+    flask = next(s for s in panels[0].series if s.setup == "flask-gunicorn-sync")
+    assert [p.invalid for p in flask.points if not p.ok] == ["missed the target rate by 30%"]
+    assert [p.y for p in flask.points if p.ok] == [5.0, 10.0]
+
+
+def test_decomposition_and_baselines(run_dir: Path) -> None:
+    a = load(run_dir)
+    labels = [e.label for e in adapt.decomposition_rows(a)]
+    assert any(label.startswith("item · framework") for label in labels)
+    assert any(label.startswith("item · driver") for label in labels)
+    cats, series = adapt.baseline_series(a)
+    assert {"item", "list"} <= set(cats)
+    fractions = {s.setup: s.points[0].y for s in series}
+    assert 0 < fractions["fastapi-uvicorn"] < 1.5
+    assert 0 < fractions["flask-gunicorn-sync"] < 1.5
+
+
+def test_report_shows_every_new_chart_and_the_floor(run_dir: Path) -> None:
+    text = build_report(run_dir).read_text()
+    for name in ("latency_vs_throughput", "decomposition", "baseline_fraction", "effects"):
+        assert f'data-chart="{name}"' in text, name
+    assert "A/A noise floor ±" in text
+    assert "its baseline-" not in text  # a baseline is not one of the losing framework's setups
+    assert (run_dir / "charts" / "latency_vs_throughput.png").stat().st_size > 0
+    results = {r.scenario: r for r in facts.scenario_results(load(run_dir), 1000.0)}
+    assert results["item"].capacity["fastapi"].basis.startswith("closed-loop estimate")
