@@ -72,19 +72,30 @@ def _max(a: Analysis, column: str) -> float:
     return float(values.max()) if values.notna().any() else math.nan
 
 
+def _observed(placement: dict[str, Any]) -> str:
+    """What the affinity read back from the live processes says, in words (not the raw per-setup dict)."""
+    observed = placement.get("observed") or {}
+    if not observed:
+        return "affinity not read back"
+    mismatches = placement.get("mismatches") or []
+    if mismatches:
+        return "read back: differs from the plan: " + "; ".join(map(str, mismatches))
+    groups = sorted({group for per_setup in observed.values() for group in per_setup})
+    return f"read back from every process of {', '.join(groups)} for all {len(observed)} setups: as planned"
+
+
 def methodology(a: Analysis) -> list[tuple[str, str]]:
     """(aspect, what was done) rows of the compact methodology table."""
     meta = a.meta
     settings, placement = meta.get("settings") or {}, meta.get("placement") or {}
     repeats = sorted({g.repeats for g in a.groups.values()})
     packages = meta.get("packages") or {}
-    extra = {k: v for k, v in placement.items() if not k.endswith("_cpus")}
     return [
         (
             "Placement",
             f"server on CPU {_join(placement.get('server_cpus'))}; load generator {_join(placement.get('loadgen_cpus'))}"
             f"; PostgreSQL {_join(placement.get('db_cpus'))}; upstream stub {_join(placement.get('stub_cpus'))}"
-            + ("".join(f"; {k}: {_join(v)}" for k, v in extra.items())),
+            f"; harness {_join(placement.get('harness_cpus'))}; {_observed(placement)}",
         ),
         (
             "Repeats",
