@@ -30,6 +30,17 @@ from shared_models.seed import seed
 
 pytest_plugins = ("tests.support.fake_run",)
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip `slow` tests of every suite unless the -m expression asks for them (`make test-slow`: -m slow)."""
+    if "slow" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="long run: select it with -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 # Small but non-trivial: every listing paginates, every seed user can log in.
 TEMPLATE_SCALE = {"users": 20, "items": 200, "orders": 20}
 LIVE_ENV = {"CARRIER_TIMEOUT_S": "1.0", "CORS_ORIGINS": "https://allowed.example", "APP_ENV": "development"}

@@ -32,16 +32,6 @@ def _ours(item: pytest.Item) -> bool:
     return _HERE in Path(str(item.path)).resolve().parents
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip this suite's `slow` tests unless the -m expression asks for them (`pytest -m slow`)."""
-    if "slow" in (config.getoption("markexpr", "") or ""):
-        return
-    skip = pytest.mark.skip(reason="long run: select it with -m slow")
-    for item in items:
-        if _ours(item) and item.get_closest_marker("slow") is not None:
-            item.add_marker(skip)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
