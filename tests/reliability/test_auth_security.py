@@ -318,13 +318,14 @@ def test_production_refuses_to_start_with_the_default_jwt_secret(
     own_servers: list[RunningServer],
     tmp_path: Path,
 ) -> None:
-    # What `start_app(framework, env={"APP_ENV": "production"})` starts, with a 10 s health timeout instead of
-    # 30 s: a server that crash-loops (see below) would otherwise cost half a minute.
+    # What `start_app(framework, env={"APP_ENV": "production"})` starts, with a 20 s health timeout instead of
+    # 30 s: a server that crash-loops (see below) would otherwise cost half a minute, and uvicorn's supervisor
+    # needs both workers to import the app before it gives up (over 10 s on a loaded 2-core CI machine).
     config = server_config(framework, database_url=fresh_db(), carrier_url=carrier.url, env={"APP_ENV": "production"})
     server = RunningServer(config, log_dir=tmp_path)
     own_servers.append(server)
     with pytest.raises(ServerStartError) as excinfo:
-        server.start(timeout_s=10)
+        server.start(timeout_s=20)
     message = str(excinfo.value)
     log = server.log_path.read_text(errors="replace")
     assert "JWT_SECRET" in log, log[-2000:]

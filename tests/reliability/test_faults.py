@@ -1,9 +1,8 @@
 """Injected faults: PostgreSQL restarted under traffic, a slow carrier upstream, a dead carrier upstream.
 
-The restart stops the whole embedded cluster (every database of the session) for about two seconds. The test is
-short, and afterwards it disposes the pooled connections of the session's `db` engines (tests/conftest.py keeps
-them without pool_pre_ping), so the tests that follow it get fresh connections; the session's servers use
-pool_pre_ping and reconnect by themselves.
+The restart runs on a cluster of its own: the apps have no pool_pre_ping (as in production, they pay one 503 per
+stale pooled connection after an outage, then reconnect), so restarting the session's cluster would hand the
+servers of other tests a few of those 503s.
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ import pytest
 
 import shared_models
 from bench.drive.carrier_stub import CarrierStub
-from bench.drive.postgres import EmbeddedPostgres
+from bench.drive.postgres import EmbeddedPostgres, database_server
 from bench.drive.servers import FRAMEWORKS, RunningServer
+from shared_models.migrate import upgrade
+from shared_models.seed import seed
 from tests.support.api import get, http_client
 
 from .helpers import describe, report
@@ -108,31 +109,27 @@ class Poller:
 
 
 @pytest.fixture
-def embedded_pg(pg_server: Any) -> EmbeddedPostgres:
-    if not isinstance(pg_server, EmbeddedPostgres):
-        pytest.skip("restarting PostgreSQL needs the embedded server; DATABASE_URL names an external one")
-    return pg_server
+def own_cluster() -> Iterator[EmbeddedPostgres]:
+    """A throwaway embedded PostgreSQL for the restart, with one seeded database per app."""
+    with database_server() as pg:
+        if not isinstance(pg, EmbeddedPostgres):
+            pytest.skip("restarting PostgreSQL needs the embedded server; DATABASE_URL names an external one")
+        yield pg
 
 
-@pytest.fixture
-def _refresh_session_engines(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After the restart, drop the pooled (now dead) connections of the engines tests/conftest.py caches."""
-    yield
-    for plugin in request.config.pluginmanager.get_plugins():
-        engines = getattr(plugin, "_engines", None)
-        if isinstance(engines, dict):
-            for engine in engines.values():
-                engine.dispose()
-
-
-@pytest.mark.usefixtures("_refresh_session_engines")
-def test_postgres_restart_under_traffic(embedded_pg: EmbeddedPostgres, start_app: Callable[..., RunningServer]) -> None:
+def test_postgres_restart_under_traffic(own_cluster: EmbeddedPostgres, start_app: Callable[..., RunningServer]) -> None:
     # Both apps on fresh databases, polled the whole time; one restart of the cluster hits both.
-    servers = {framework: start_app(framework) for framework in FRAMEWORKS}
+    servers = {}
+    for framework in FRAMEWORKS:
+        own_cluster.create_database(f"restart_{framework}")
+        url = own_cluster.url_for(f"restart_{framework}")
+        upgrade(url)
+        seed(url, users=5, items=20, orders=0)
+        servers[framework] = start_app(framework, database_url=url)
     with Poller(servers) as poller:
         time.sleep(0.5)  # a baseline of healthy answers
         down_at = time.monotonic()
-        embedded_pg.restart(down_s=DOWN_S)
+        own_cluster.restart(down_s=DOWN_S)
         up_at = time.monotonic()  # PostgreSQL accepts connections again
         deadline = up_at + RECOVERY_BUDGET_S + 1
         while time.monotonic() < deadline and not all(poller.recovered_at(fw, up_at) for fw in servers):
