@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from bench.cli import main
 from bench.config import resolve_settings
 from bench.drive.carrier_stub import CarrierStub
-from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres
+from bench.drive.postgres import EmbeddedPostgres, ExternalPostgres, database_server
 from bench.drive.runner import Cell, Runner
 from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStartError
 
@@ -100,11 +100,20 @@ def test_a_setup_that_fails_to_start_is_flagged_and_the_run_goes_on(
     assert rows["fastapi-uvicorn"]["rps"] > 0
 
 
+@pytest.fixture
+def own_pg() -> Iterator[EmbeddedPostgres]:
+    """A cluster of this test's own: the apps have no pre-ping, so restarting the session's cluster would hand the
+    servers of other tests one 503 per stale pooled connection."""
+    with database_server() as pg:
+        if not isinstance(pg, EmbeddedPostgres):
+            pytest.skip("restarting the database needs the embedded PostgreSQL (DATABASE_URL is set)")
+        yield pg
+
+
 def test_database_restart_mid_run_is_counted_and_flagged_without_hanging(
-    monkeypatch: pytest.MonkeyPatch, pg_server: EmbeddedPostgres | ExternalPostgres, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, own_pg: EmbeddedPostgres, tmp_path: Path
 ) -> None:
-    if not isinstance(pg_server, EmbeddedPostgres):
-        pytest.skip("restarting the database needs the embedded PostgreSQL (DATABASE_URL is set)")
+    pg_server = own_pg
     _use_session_postgres(monkeypatch, pg_server)
     settings = _tiny("fastapi-uvicorn", "item", repeats=3, duration_s=3.5, warmup_s=0.3)
     runner = Runner(settings, tmp_path)
