@@ -170,7 +170,11 @@ def test_postgres_restart_under_traffic(own_cluster: EmbeddedPostgres, start_app
     # The servers' logs carry the outage, but every process is still there (no worker died for good).
     for framework, server in servers.items():
         assert len(server.tree()) >= 3, f"{framework}: workers missing after the restart"
-        assert get(f"{server.url}/health", timeout=5).status_code == 200
+        # Without pre-ping a worker that sat idle through the outage pays one 503 per stale pooled connection, then
+        # reconnects: a few answers may still be 503, and the last ones are all 200.
+        statuses = [get(f"{server.url}/health", timeout=5).status_code for _ in range(12)]
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses[-4:] == [200] * 4, statuses
 
 
 # --- carrier upstream ------------------------------------------------------------------------------------
