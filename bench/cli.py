@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -19,6 +19,9 @@ from bench.drive.preflight import check_database
 from bench.drive.processes import exit_status, stop_signals_as_interrupt
 from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConfig, ServerStartError, free_port
 from bench.registry import SCENARIOS
+
+if TYPE_CHECKING:
+    from bench.drive.runner import SideMeasurement
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 _console = Console(stderr=True, soft_wrap=True)  # logs get whole lines, not 80-column fragments
@@ -162,6 +165,18 @@ def _advise(args: argparse.Namespace) -> int:
 # --- end of `bench advise` -------------------------------------------------------------------------------------
 
 
+def _ergonomics_step(cold_starts: int) -> SideMeasurement:
+    """The ergonomics measurement the runner makes after its cells, against the run's database and stub."""
+    from bench.ergonomics import measure_ergonomics
+
+    def measure(database_url: str, carrier_url: str, out_path: Path) -> None:
+        measure_ergonomics(
+            database_url=database_url, carrier_url=carrier_url, out_path=out_path, cold_start_runs=cold_starts
+        )
+
+    return measure
+
+
 def _run(args: argparse.Namespace) -> int:
     from bench.drive.runner import Runner
 
@@ -212,7 +227,9 @@ def _run(args: argparse.Namespace) -> int:
         f"run {runner.run_id}: {len(runner.cells)} cells, profile {settings.profile}, "
         f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}"
     )
-    run_dir = runner.run(with_ergonomics=not args.no_report and not targets)
+    run_dir = runner.run(
+        ergonomics=None if args.no_report or targets else _ergonomics_step(settings.ergonomics_cold_starts)
+    )
     if not args.no_report:
         from bench.report.render import build_report
 

@@ -88,6 +88,12 @@ class RunSettings(BaseModel):
                 f"open_loop.scenarios (flag {NESTED_FLAGS['open_loop.scenarios']}): unknown {', '.join(unknown)}; "
                 f"choose from {', '.join(SCENARIOS)}"
             )
+        # A known setup the run does not include is simply not measured (a profile's list survives --servers).
+        unknown = [name for name in self.open_loop.servers or [] if name.removesuffix("~aa") not in SETUPS]
+        if unknown:
+            raise ValueError(
+                f"open_loop.servers: unknown setup(s) {', '.join(unknown)}; choose from {', '.join(SETUPS)}"
+            )
         return self
 
     def server_workers(self, server_cpus: int) -> int:

@@ -38,7 +38,8 @@ SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessio
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, closed (and rolled back if still open) when the request ends."""
     # The factory straight from app.state rather than through SessionMakerDep: one dependency less to solve.
-    async with request.app.state.sessionmaker() as session:
+    # Admission first (FIFO, fastapi_app/admission.py), so the session's connection is free when it is admitted.
+    async with request.app.state.db_admission, request.app.state.sessionmaker() as session:
         yield session
 
 

@@ -29,6 +29,9 @@ class AppSettings(BaseSettings):
     # No pre-ping (it costs asyncpg three statements per checkout and psycopg2 one): connections are replaced
     # after this age instead, and a connection that died meanwhile fails its request with the tested 503.
     db_pool_recycle_s: int = Field(default=1800, ge=1, le=24 * 3600)
+    # FastAPI apps only: admit requests to the pool in arrival order (fastapi_app/admission.py). Flask needs
+    # nothing: its worker's threads bound the requests in flight. Off only for the admission experiment.
+    db_fifo_admission: bool = True
     jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, min_length=32)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)

@@ -186,6 +186,7 @@ def _setups(run: Run, measured: set[str]) -> list[SetupRow]:
                 db_driver=label(s.db_driver if s else None),
                 http_client=label(s.http_client if s else None),
                 pool=label(s.pool_size_per_worker if s else None),
+                db_admission=s.db_admission if s else "",
                 measured=name in measured,
             )
         )

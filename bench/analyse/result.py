@@ -201,6 +201,7 @@ class SetupRow:
     db_driver: str
     http_client: str
     pool: str
+    db_admission: str
     measured: bool
 
 

@@ -47,9 +47,9 @@ def setup_sizing(name: str, *, workers: int, threads: int, cpus: int | None = No
 
 
 def setup_argv(name: str, *, host: str, port: int, sizing: Sizing) -> list[str]:
-    """The registry's command for a setup, with the program found on PATH (the container's venv)."""
+    """The registry's command for a setup, with its programs found on PATH (`env` and the container's venv)."""
     argv = SETUPS[name].command(host=host, port=port, sizing=sizing)
-    return [Path(argv[0]).name, *argv[1:]]
+    return [Path(a).name if a.startswith("/") and Path(a).parent.name == "bin" else a for a in argv]
 
 
 def exec_setup(name: str, *, host: str, port: int, settings: ExecSettings) -> None:

@@ -32,6 +32,9 @@ class OpenLoopSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scenarios: list[str] | None = Field(default=None, description="scenarios with open-loop cells (None = all)")
+    servers: list[str] | None = Field(
+        default=None, description="setups with open-loop cells (None = every setup of the run, A/A copy included)"
+    )
     fractions: list[Annotated[float, Field(gt=0, le=2)]] = Field(
         default=[0.25, 0.5, 0.75, 0.9], description="fixed rates as fractions of the slower framework's capacity"
     )
@@ -43,6 +46,10 @@ class OpenLoopSettings(BaseModel):
     slo_p99_ms: float = Field(default=100.0, gt=0, le=60_000)
     capacity_steps: int = Field(default=5, ge=0, le=20, description="probes per capacity search (0 = no search)")
     capacity_tolerance: float = Field(default=0.05, gt=0, lt=1, description="stop when (hi - lo) / hi is below")
+    # The closed-loop peak is past the SLO (its p99 is queueing): a first probe there only builds a backlog.
+    capacity_start: float = Field(
+        default=0.75, gt=0, le=2, description="first capacity probe as a fraction of the setup's closed-loop peak"
+    )
     probe_warmup_s: float = Field(default=1.5, ge=0.5, le=600)
     probe_duration_s: float = Field(default=3.0, gt=0, le=3600)
     latency_bound_ms: float = Field(
@@ -317,7 +324,8 @@ class OpenLoopPhase:
 
     def starts(self, setups: Iterable[str], seed: int) -> list[tuple[str, int]]:
         """(setup, repeat) of every fresh server start of the phase: each repeat visits the setups in a random order."""
-        rng, setups = random.Random(seed), list(setups)
+        wanted = self.settings.servers
+        rng, setups = random.Random(seed), [s for s in setups if wanted is None or s in wanted]
         return [(server, r) for r in range(1, self.settings.repeats + 1) for server in rng.sample(setups, len(setups))]
 
     def summary(self) -> dict[str, Any]:
@@ -364,9 +372,10 @@ class OpenLoopPhase:
         scenarios = self.scenarios(scenarios)
         rows = [measure(cell) for cell in self.planned_cells(server, scenarios, repeat)]
         for scenario in scenarios:
-            start = self.peaks.get((server, scenario))
-            if not start or self.settings.capacity_steps == 0:
+            peak = self.peaks.get((server, scenario))
+            if not peak or self.settings.capacity_steps == 0:
                 continue
+            start = peak * self.settings.capacity_start
             search = CapacitySearch(
                 self.settings.slo_p99_ms, self.settings.capacity_steps, self.settings.capacity_tolerance
             )
@@ -374,7 +383,8 @@ class OpenLoopPhase:
             def probe(rate: float, scenario: str = scenario) -> Probe:
                 row = measure(self.cell(server, scenario, "capacity", rate, repeat))
                 rows.append(row)
-                return Probe(rate, bool(row["valid"]), float(row["p99_ms"]))
+                p99 = row.get("p99_ms")  # None or NaN: nothing completed, a failed probe
+                return Probe(rate, bool(row["valid"]), math.inf if p99 is None or p99 != p99 else float(p99))
 
             self.capacity[(server, scenario, repeat)] = search.run(start, probe)
         return rows

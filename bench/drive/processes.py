@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 
@@ -70,3 +71,25 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def wait_until_idle(
+    processes: list[psutil.Process], *, below_pct: float = 5.0, interval_s: float = 0.25, timeout_s: float = 15.0
+) -> float:
+    """Wait until the processes together use under below_pct of one core over an interval; the seconds waited."""
+    start = time.monotonic()
+
+    def cpu_s() -> float:
+        total = 0.0
+        for proc in processes:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    while processes and time.monotonic() - start < timeout_s:
+        before = cpu_s()
+        time.sleep(interval_s)
+        if (cpu_s() - before) / interval_s * 100 < below_pct:
+            break
+    return time.monotonic() - start

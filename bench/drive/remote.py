@@ -8,7 +8,7 @@ with that reason and verification uses HTTP only (the deployment must hold the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,12 +17,11 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 from rich.console import Console
-from rich.progress import Progress
 
 from bench.config import ConfigError, RunSettings
 from bench.drive import dbstate
 from bench.drive.loadgen import LocustRun
-from bench.drive.runner import Cell, Runner
+from bench.drive.runner import Hooks, Runner, SideMeasurement
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, RunningServer, ServerConfig
 from bench.drive.verify import ScenarioStatements, SetupVerification, check_answers
 from bench.registry import WRITE_SCENARIOS
@@ -148,56 +147,50 @@ class RemoteRunner(Runner):
 
     def _run_all(
         self,
-        progress: Progress,
-        task: Any,
-        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-        before_cell: Callable[[Cell], None] | None,
-        with_ergonomics: bool,
+        hooks: Hooks,
+        ergonomics: SideMeasurement | None,
     ) -> None:
         s = self.settings
         if self.database_url is None:
-            self._run_without_database(progress, task, on_cell, before_cell)
+            self._run_without_database(hooks)
             return
         url = self.database_url
-        progress.console.print(f"target database: migrating and seeding {s.seed_items} items (replaces all rows)")
+        hooks.progress.console.print(f"target database: migrating and seeding {s.seed_items} items (replaces all rows)")
         upgrade(url)
         seed(url, users=s.seed_users, items=s.seed_items, orders=s.seed_orders)
         engine = dbstate.engine_for(url)
         try:
             baseline = dbstate.capture(engine)
-            self._run_blocks(url, "(the deployment's)", engine, baseline, progress, task, on_cell, before_cell)
+            self._run_blocks(url, "(the deployment's)", engine, baseline, hooks)
         finally:
             engine.dispose()
 
     def _run_without_database(
         self,
-        progress: Progress,
-        task: Any,
-        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-        before_cell: Callable[[Cell], None] | None,
+        hooks: Hooks,
     ) -> None:
         """Read cells only, in the schedule's order; verification over HTTP (no open-loop phase: no reset)."""
         skipped = [c for c in self.cells if c.scenario in WRITE_SCENARIOS]
         if skipped:
-            self._fail_cells(skipped, NO_DATABASE, progress, task)
+            self._fail_cells(skipped, NO_DATABASE, hooks)
         problems = {
             server: verify_http(url, seed_items=self.settings.seed_items) for server, url in self.targets.items()
         }
         for server, found in problems.items():
             reads = [c for c in self.cells if c.server == server and c.scenario not in WRITE_SCENARIOS]
             if found and reads:
-                self._fail_cells(reads, "verification failed: " + "; ".join(found), progress, task)
+                self._fail_cells(reads, "verification failed: " + "; ".join(found), hooks)
         for cell in self.cells:
             if cell.scenario in WRITE_SCENARIOS or problems[cell.server]:
                 continue
             live = ExternalServer(self.targets[cell.server])
-            if before_cell:
-                before_cell(cell)
+            if hooks.before_cell:
+                hooks.before_cell(cell)
             row = self._measure(cell, live)  # type: ignore[arg-type]
             self.rows[cell.id] = row
             self._save()
-            progress.update(task, advance=1, last=f"{cell.id}: {row['rps']:.0f} rps", row=row)
+            hooks.progress.update(hooks.task, advance=1, last=f"{cell.id}: {row['rps']:.0f} rps", row=row)
             for hook in self.after_cell:
                 hook(cell, row, live)  # type: ignore[arg-type]
-            if on_cell:
-                on_cell(cell, row)
+            if hooks.on_cell:
+                hooks.on_cell(cell, row)

@@ -14,6 +14,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from bench.drive.loadgen import LoadSpec, LocustRun
 from bench.drive.openloop import OpenCell, OpenLoopPhase
 from bench.drive.placement import Placement, pinned_self
 from bench.drive.postgres import Server, database_server
-from bench.drive.processes import stop_signals_as_interrupt
+from bench.drive.processes import stop_signals_as_interrupt, wait_until_idle
 from bench.drive.progress import cell_progress
 from bench.drive.rundir import link_latest, new_run_dir, server_metadata
 from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
@@ -45,6 +46,20 @@ from shared_models.seed import seed
 _JWT_SECRET = "benchmark-run-secret-" + "x" * 24  # production mode refuses the default secret
 # Database bookkeeping between cells survives a database restart of up to this long.
 _DB_RETRY_S = 30.0
+# A measurement made after the cells while the run's database and carrier stub are still up (the ergonomics
+# step): called with the database URL, the carrier URL and the file to write. Passed in by the CLI, so the drive
+# stage does not import a later one.
+SideMeasurement = Callable[[str, str, Path], None]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """The run's progress display and the caller's per-cell callbacks, handed down through every block."""
+
+    progress: Progress
+    task: Any
+    on_cell: Callable[[Cell, dict[str, Any]], None] | None = None
+    before_cell: Callable[[Cell], None] | None = None
 
 
 def _retrying_db() -> Retrying:
@@ -56,7 +71,7 @@ def _retrying_db() -> Retrying:
     )
 
 
-__all__ = ["Cell", "Runner"]
+__all__ = ["Cell", "Hooks", "Runner", "SideMeasurement"]
 
 
 def _invalidate(row: dict[str, Any], reason: str) -> None:
@@ -148,7 +163,7 @@ class Runner(CellMeasurement):
         self,
         on_cell: Callable[[Cell, dict[str, Any]], None] | None = None,
         *,
-        with_ergonomics: bool = False,
+        ergonomics: SideMeasurement | None = None,
         before_cell: Callable[[Cell], None] | None = None,
     ) -> Path:
         """Run every cell; always leaves a consistent run directory, also on Ctrl-C."""
@@ -161,7 +176,7 @@ class Runner(CellMeasurement):
             # The harness (its bookkeeping, sampler and resets) runs on the shared cores too, never the server's.
             with stop_signals_as_interrupt(), pinned_self(self.placement.other_cpus), self._progress() as progress:
                 task = progress.add_task("cells", total=len(self.cells), last="")
-                self._run_all(progress, task, on_cell, before_cell, with_ergonomics)
+                self._run_all(Hooks(progress, task, on_cell, before_cell), ergonomics)
         except KeyboardInterrupt:
             self.metadata["interrupted"] = True
             self.console.print("[yellow]interrupted: every process stopped, finished cells kept[/yellow]")
@@ -178,11 +193,8 @@ class Runner(CellMeasurement):
 
     def _run_all(
         self,
-        progress: Progress,
-        task: Any,
-        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-        before_cell: Callable[[Cell], None] | None,
-        with_ergonomics: bool,
+        hooks: Hooks,
+        ergonomics: SideMeasurement | None,
     ) -> None:
         s = self.settings
         with database_server(cpus=self.placement.other_cpus) as pg:
@@ -191,7 +203,9 @@ class Runner(CellMeasurement):
             pg.create_database(db_name)
             try:
                 url = pg.url_for(db_name)
-                progress.console.print(f"database: migrating and seeding {s.seed_items} items, {s.seed_users} users")
+                hooks.progress.console.print(
+                    f"database: migrating and seeding {s.seed_items} items, {s.seed_users} users"
+                )
                 upgrade(url)
                 seeded = seed(url, users=s.seed_users, items=s.seed_items, orders=s.seed_orders)
                 engine = dbstate.engine_for(url)
@@ -204,10 +218,10 @@ class Runner(CellMeasurement):
                 }
                 with CarrierStub(port=free_port(), delay_ms=s.carrier_delay_ms, cpus=self.placement.other_cpus) as stub:
                     self._stub = stub
-                    self._verify_references(url, stub.url, engine, baseline, progress)
-                    self._run_blocks(url, stub.url, engine, baseline, progress, task, on_cell, before_cell)
-                    if with_ergonomics:
-                        self._ergonomics(url, stub.url, progress)
+                    self._verify_references(url, stub.url, engine, baseline, hooks.progress)
+                    self._run_blocks(url, stub.url, engine, baseline, hooks)
+                    if ergonomics:
+                        self._ergonomics(ergonomics, url, stub.url, hooks.progress)
                 engine.dispose()
             finally:
                 pg.drop_database(db_name)
@@ -218,16 +232,13 @@ class Runner(CellMeasurement):
         carrier_url: str,
         engine: Any,
         baseline: dbstate.Baseline,
-        progress: Progress,
-        task: Any,
-        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-        before_cell: Callable[[Cell], None] | None,
+        hooks: Hooks,
     ) -> None:
         """Every block of the schedule, then the open-loop phase."""
-        s, hooks = self.settings, (progress, task, on_cell, before_cell)
+        s = self.settings
         for block in self.blocks:
             if block.cells:  # none: the setup serves none of the run's scenarios
-                self._run_block(block, url, carrier_url, engine, baseline, *hooks)
+                self._run_block(block, url, carrier_url, engine, baseline, hooks)
         # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
         phase = OpenLoopPhase.after_closed(
             s.open_loop,
@@ -237,7 +248,7 @@ class Runner(CellMeasurement):
             processes=s.loadgen_processes,
         )
         for server, repeat in phase.starts(self.setups, self.order_seed + 1) if phase else []:
-            self._run_block(Block(server, repeat, ()), url, carrier_url, engine, baseline, *hooks, open_phase=phase)
+            self._run_block(Block(server, repeat, ()), url, carrier_url, engine, baseline, hooks, open_phase=phase)
 
     def _run_block(
         self,
@@ -246,10 +257,7 @@ class Runner(CellMeasurement):
         carrier_url: str,
         engine: Any,
         baseline: dbstate.Baseline,
-        progress: Progress,
-        task: Any,
-        on_cell: Callable[[Cell, dict[str, Any]], None] | None,
-        before_cell: Callable[[Cell], None] | None,
+        hooks: Hooks,
         open_phase: OpenLoopPhase | None = None,
     ) -> None:
         """Start the block's setup afresh, measure its cells (or its open-loop phase), stop it."""
@@ -266,13 +274,13 @@ class Runner(CellMeasurement):
                 verification = self._verify(live, block.server, engine, baseline, reference, unchecked)
                 if verification.problems:
                     problems = "; ".join(verification.problems)
-                    self._fail_cells(cells, f"verification failed: {problems}", progress, task)
+                    self._fail_cells(cells, f"verification failed: {problems}", hooks)
                     return
                 refused = [c for c in cells if c.scenario in verification.refused]
                 for scenario in dict.fromkeys(c.scenario for c in refused):
                     # Different SQL per request would time the apps' queries, not the frameworks: not timed.
                     reason = "SQL differs: " + verification.refused[scenario]
-                    self._fail_cells([c for c in refused if c.scenario == scenario], reason, progress, task)
+                    self._fail_cells([c for c in refused if c.scenario == scenario], reason, hooks)
                 cells = [c for c in cells if c.scenario not in verification.refused]
                 dirty = False
 
@@ -281,8 +289,12 @@ class Runner(CellMeasurement):
                     if dirty:
                         _retrying_db()(dbstate.reset, engine, baseline)
                         dirty = False
-                    if before_cell and isinstance(cell, Cell):
-                        before_cell(cell)
+                    if hooks.before_cell and isinstance(cell, Cell):
+                        hooks.before_cell(cell)
+                    if isinstance(cell, OpenCell):
+                        # A probe past capacity leaves a backlog (sync views keep running after their client
+                        # left); the next probe must start on an idle server, not inherit it.
+                        wait_until_idle(live.tree())
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
                         _retrying_db()(dbstate.wait_until_quiet, engine)
@@ -292,16 +304,16 @@ class Runner(CellMeasurement):
                         dirty = True
                     if isinstance(cell, OpenCell):  # not planned: the search decides its probes as it goes
                         self._open_done += 1
-                        progress.update(task, total=len(self.cells) + self._open_done)
+                        hooks.progress.update(hooks.task, total=len(self.cells) + self._open_done)
                     self.rows[cell.id] = row
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")
-                    progress.update(task, advance=1, last=last, row=row)
+                    hooks.progress.update(hooks.task, advance=1, last=last, row=row)
                     if isinstance(cell, Cell):
                         for hook in self.after_cell:
                             hook(cell, row, live)
-                        if on_cell:
-                            on_cell(cell, row)
+                        if hooks.on_cell:
+                            hooks.on_cell(cell, row)
                     return row
 
                 for cell in cells:
@@ -314,8 +326,8 @@ class Runner(CellMeasurement):
                 if dirty:
                     _retrying_db()(dbstate.reset, engine, baseline)
         except ServerStartError as exc:
-            progress.console.print(f"[red]{exc}[/red]")
-            self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", progress, task)
+            hooks.progress.console.print(f"[red]{exc}[/red]")
+            self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", hooks)
 
     def _serve(self, config: ServerConfig, log_dir: Path) -> RunningServer:
         """Start one setup (bench/drive/remote.py measures an already-running deployment instead)."""
@@ -378,30 +390,23 @@ class Runner(CellMeasurement):
         """App settings of every setup: production mode, so docs are off as they would be in production."""
         return {"APP_ENV": "production", "JWT_SECRET": _JWT_SECRET, "CARRIER_TIMEOUT_S": "5"}
 
-    def _ergonomics(self, url: str, carrier_url: str, progress: Progress) -> None:
-        from bench.ergonomics import measure_ergonomics
-
+    def _ergonomics(self, measure: SideMeasurement, url: str, carrier_url: str, progress: Progress) -> None:
         progress.console.print("ergonomics: counting code, probing both apps, timing cold starts")
         try:
-            measure_ergonomics(
-                database_url=url,
-                carrier_url=carrier_url,
-                out_path=self.run_dir / "ergonomics.json",
-                cold_start_runs=self.settings.ergonomics_cold_starts,
-            )
+            measure(url, carrier_url, self.run_dir / "ergonomics.json")
         except (ServerStartError, OSError, RuntimeError, ValueError) as exc:
             # The performance cells are the run's main product; a failed side measurement is reported, not fatal.
             self.metadata["ergonomics_error"] = f"{type(exc).__name__}: {exc}"
             progress.console.print(f"[yellow]ergonomics not measured: {exc}[/yellow]")
 
-    def _fail_cells(self, cells: list[Cell], reason: str, progress: Progress, task: Any) -> None:
+    def _fail_cells(self, cells: list[Cell], reason: str, hooks: Hooks) -> None:
         if not cells:  # an open-loop block has no planned cells; its server failure is printed above
             return
         for cell in cells:
             self.rows[cell.id] = self._base_row(cell, reason)
         self._save()
-        progress.update(
-            task,
+        hooks.progress.update(
+            hooks.task,
             advance=len(cells),
             last=f"{cells[0].server}: {reason[:60]}",
             line=f"{cells[0].server}: {len(cells)} cells invalid: {reason}",

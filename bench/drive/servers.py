@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -100,6 +101,7 @@ class ServerSetup:
     threads: int | None = None  # a fixed gthread thread count (a swept variant); None: the run's `threads`
     workers: WorkerRule = "equal"
     scenarios: frozenset[str] | None = None  # measured only on these (a sweep); None: all the app serves
+    app_settings: tuple[tuple[str, str], ...] = ()  # environment the app's settings read (an experiment's knob)
 
     @property
     def framework(self) -> Framework:
@@ -131,8 +133,21 @@ class ServerSetup:
         """The idle keep-alive this setup's server applies."""
         return "none (sync worker)" if self.worker_class in _NO_KEEP_ALIVE else f"{KEEP_ALIVE_S} s"
 
+    @property
+    def db_admission(self) -> str:
+        """How requests beyond the pool's connections wait for one."""
+        if self.app in (FASTAPI_ASYNC, FASTAPI_SYNC) and ("DB_FIFO_ADMISSION", "false") not in self.app_settings:
+            return "FIFO semaphore sized to the pool"
+        return "the pool's queue (threads bound a worker)" if self.framework == "flask" else "the pool's queue"
+
     def command(self, *, host: str, port: int, sizing: Sizing) -> list[str]:
-        """The exact command line that starts this setup."""
+        """The exact command line that starts this setup (an experiment's app settings as an `env` prefix)."""
+        # On the command line rather than in the environment the harness builds, so the report, the compose
+        # file and a reader of `ps` all see the knob.
+        prefix = ["/usr/bin/env", *(f"{k}={v}" for k, v in self.app_settings)] if self.app_settings else []
+        return prefix + self._server_argv(host=host, port=port, sizing=sizing)
+
+    def _server_argv(self, *, host: str, port: int, sizing: Sizing) -> list[str]:
         if self.server == "uvicorn":
             return [
                 str(_BIN / "uvicorn"), "--factory", self.app.entry, "--host", host, "--port", str(port),
@@ -167,11 +182,15 @@ class ServerSetup:
             "db_driver": self.app.db_driver,
             "http_client": self.app.upstream_client,
             "baseline": self.baseline,
+            "db_admission": self.db_admission,
         }
 
 
 _UVICORN_WORKER = "uvicorn_worker.UvicornWorker"  # uvicorn's own worker for gunicorn (the `uvicorn-worker` package)
-_SWEEP = frozenset({"upstream"})  # gthread's thread count caps the I/O-bound scenario; the sweep measures only it
+_SWEEP = frozenset({"upstream"})
+_READS_DB = frozenset(
+    {"item", "list"}
+)  # where requests outnumber the pool's connections and wait for one  # gthread's thread count caps the I/O-bound scenario; the sweep measures only it
 
 SETUPS: dict[str, ServerSetup] = {
     s.name: s
@@ -179,6 +198,14 @@ SETUPS: dict[str, ServerSetup] = {
         ServerSetup("fastapi-uvicorn", FASTAPI_ASYNC, "uvicorn"),
         ServerSetup("fastapi-gunicorn", FASTAPI_ASYNC, "gunicorn", _UVICORN_WORKER),
         ServerSetup("fastapi-uvicorn-sync", FASTAPI_SYNC, "uvicorn"),
+        # The admission experiment: our async app without its FIFO admission (the measurement that chose it).
+        ServerSetup(
+            "fastapi-uvicorn-unbounded",
+            FASTAPI_ASYNC,
+            "uvicorn",
+            scenarios=_READS_DB,
+            app_settings=(("DB_FIFO_ADMISSION", "false"),),
+        ),
         ServerSetup("flask-gunicorn-sync", FLASK, "gunicorn", "sync"),
         ServerSetup("flask-gunicorn-gthread", FLASK, "gunicorn", "gthread"),
         ServerSetup("flask-gunicorn-gevent", FLASK_GEVENT, "gunicorn", "gevent"),
@@ -198,6 +225,10 @@ SETUPS: dict[str, ServerSetup] = {
 }
 # The setup each framework's documentation leads a newcomer to; used by tests and `bench serve`.
 DEFAULT_SETUP: dict[Framework, str] = {"fastapi": "fastapi-uvicorn", "flask": "flask-gunicorn-sync"}
+
+
+# "ValueError: …", "pydantic_core._pydantic_core.ValidationError: 1 validation error …" at a line's start.
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b:?")
 
 
 class ServerStartError(RuntimeError):
@@ -307,7 +338,7 @@ class RunningServer:
             if self._process.poll() is not None:
                 raise ServerStartError(
                     f"{self.config.setup.name} exited with code {self._process.returncode} before it was healthy; "
-                    f"last lines of {self.log_path}:\n{self.log_tail()}"
+                    f"{self._failure_excerpt()}"
                 )
             try:
                 response = httpx.get(f"{self.url}/health", timeout=1.0)
@@ -319,12 +350,27 @@ class RunningServer:
             time.sleep(0.02)
         raise ServerStartError(
             f"{self.config.setup.name} was not healthy within {timeout_s:.0f} s ({last_error}); "
-            f"last lines of {self.log_path}:\n{self.log_tail()}"
+            f"{self._failure_excerpt()}"
         )
 
     def tree(self) -> list[psutil.Process]:
         """The server's live processes (master and workers)."""
         return process_tree(self.pid) if self._process else []
+
+    def _failure_excerpt(self) -> str:
+        """The log's first exception (the cause, with its next lines) and its last lines, for an error message."""
+        tail = self.log_tail()
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return f"last lines of {self.log_path}:\n{tail}"
+        # Workers that crash-loop print the same traceback many times; the tail alone can end in the supervisor's
+        # shutdown lines with the reason (e.g. a settings error) scrolled out of it.
+        first = next((i for i, line in enumerate(lines) if _EXCEPTION_LINE.search(line)), None)
+        if first is None or all(line in tail for line in lines[first : first + 4]):
+            return f"last lines of {self.log_path}:\n{tail}"
+        cause = "\n".join(lines[first : first + 4])
+        return f"first error in {self.log_path}:\n{cause}\nlast lines of {self.log_path}:\n{tail}"
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of the server's combined stdout/stderr."""

@@ -309,9 +309,8 @@ def measure_ergonomics(
             **{f"{fw}_names": code[fw].concepts for fw in FRAMEWORKS},
         },
         "snippets": {fw: _snippet(built[fw]) for fw in FRAMEWORKS},
+        "annotations": _annotations(built, code),
     }
-    if "annotations" in Ergonomics.model_fields:  # written once the run format has the field (bench.runformat)
-        result["annotations"] = _annotations(built, code)
     record = Ergonomics.model_validate(result)  # the run format's model: a misnamed key fails here
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -149,6 +149,7 @@ def asymmetries(a: Analysis) -> list[str]:
         ("db_driver", "DB driver"),
         ("http_client", "Upstream HTTP client"),
         ("keep_alive", "HTTP keep-alive"),
+        ("db_admission", "Admission to the DB pool"),
         ("threads", "Threads"),
     ):
         values = {name: s.get(key) for name, s in servers.items()}

@@ -12,18 +12,9 @@ import jinja2
 
 from bench.analyse.advise import Advice
 from bench.analyse.result import GroupStats, Ratio
-from bench.analyse.verdicts import (
-    SeedRow,
-    async_words,
-    call_word,
-    core_loc,
-    decision_guide,
-    describe_ratio,
-    fmt_ci,
-    fmt_floor,
-    openapi_split,
-    seed_table,
-)
+from bench.analyse.seedtable import SeedRow, async_words, core_loc, openapi_split, seed_table
+from bench.analyse.verdicts import decision_guide
+from bench.analyse.words import call_word, describe_ratio, fmt_ci, fmt_floor
 from bench.report import answer, facts, method
 from bench.report.adapt import Analysis, load, noise_floor
 from bench.report.chartkit import FRAMEWORK_COLOR, Chart
@@ -156,8 +147,8 @@ def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = fact
         "setups": _setups(a),
         "erg": erg,
         "erg_loc_rows": _loc_rows(erg),
-        "openapi_split": {fw: openapi_split(erg, fw) for fw in ("fastapi", "flask")},
-        "core_loc": {fw: core_loc(erg, fw) for fw in ("fastapi", "flask")},
+        "openapi_split": {fw: openapi_split(a.result.ergonomics, fw) for fw in ("fastapi", "flask")},
+        "core_loc": {fw: core_loc(a.result.ergonomics, fw) for fw in ("fastapi", "flask")},
         "guide": decision_guide(a.result),
         "caveats": method.caveats(a),
         "invalid": _invalid(a),

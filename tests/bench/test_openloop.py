@@ -175,7 +175,7 @@ def test_the_phase_runs_fixed_rates_then_the_search_and_the_rows_give_the_capaci
     assert measured[0].duration_s == settings.duration_s
     assert {c.scenario for c in measured} == {"item"}  # order is not an open-loop scenario here
     probes = [c for c in measured if c.purpose == "capacity"]
-    assert probes[0].target_rps == 1000
+    assert probes[0].target_rps == 750  # capacity_start: 0.75 of its closed-loop peak, below the overload
     assert probes[0].duration_s == settings.probe_duration_s
     found = phase.capacity[("fast-a", "item", 1)]
     assert 900 * 0.97 <= found <= 900

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyse.verdicts import decision_guide, seed_table, type_hints_row
+from bench.analyse.seedtable import seed_table, type_hints_row
+from bench.analyse.verdicts import decision_guide
 from bench.report.adapt import load
 from bench.report.render import SECTIONS, build_report
 from bench.report.screenshot import first_screen
+from bench.runformat import Ergonomics
 from tests.support import fake_run
 
 SECTION_IDS = [sid for sid, _ in SECTIONS]
@@ -91,7 +93,7 @@ def test_numbers_come_from_the_run(report: Path) -> None:
     verdicts = {row.feature: row.verdict for row in seed_table(a.result)}
     assert verdicts["OpenAPI docs"] == "supported"  # fixture: automatic vs 60 hand-written lines
     assert verdicts["Performance"] == "partly"  # fixture: faster on upstream/item, slower on order
-    assert verdicts["Type hints"] == "not measured"  # mypy coverage is no evidence; the annotation probe is not in it
+    assert verdicts["Type hints"] == "supported"  # fixture: FastAPI reads annotations for 12 of 12 inputs, Flask not
 
 
 def test_user_strings_are_escaped(report: Path) -> None:
@@ -268,12 +270,15 @@ def test_type_hints_row_is_about_what_the_framework_does_with_them() -> None:
              "docs_hand_written_loc": 0 if fw == "fastapi" else 60}
         for fw in ("fastapi", "flask")
     }  # fmt: skip
-    row = type_hints_row({"annotations": facts})
+    row = type_hints_row(Ergonomics.model_validate({**fake_run.ergonomics(), "annotations": facts}))
     assert row.measured_fastapi.startswith("FastAPI reads view annotations: 12 of 12 request inputs validated")
     assert row.measured_flask.startswith("Flask ignores view annotations (an `n: int` view gets a str): 0 of 12")
     assert "by hand: 90 validation lines, 60 OpenAPI lines" in row.measured_flask
     assert row.verdict == "supported"
     facts["flask"]["reads"] = True
-    assert type_hints_row({"annotations": facts}).verdict == "partly"
-    # our repository's mypy --strict coverage is not evidence either way
-    assert type_hints_row({"type_hint_coverage": {"fastapi": {"params_pct": 100}}}).verdict == "not measured"
+    assert (
+        type_hints_row(Ergonomics.model_validate({**fake_run.ergonomics(), "annotations": facts})).verdict == "partly"
+    )
+    # our repository's mypy --strict coverage is not evidence either way: a run without the probe is not measured
+    without_probe = {k: v for k, v in fake_run.ergonomics().items() if k != "annotations"}
+    assert type_hints_row(Ergonomics.model_validate(without_probe)).verdict == "not measured"

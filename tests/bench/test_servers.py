@@ -36,11 +36,24 @@ def test_every_setup_binds_the_given_port_with_the_given_sizing(name: str) -> No
     assert any(SETUPS[name].app.entry in arg for arg in argv)
 
 
+def _without_env(argv: list[str]) -> list[str]:
+    """The server's own argv: an experiment's `env K=V …` prefix left out."""
+    if argv[0].endswith("/env"):
+        argv = argv[1:]
+        while "=" in argv[0]:
+            argv = argv[1:]
+    return argv
+
+
 @pytest.mark.parametrize("name", sorted(SETUPS))
 def test_the_report_labels_say_what_the_command_line_does(name: str) -> None:
     setup = SETUPS[name]
-    argv = setup.command(host="h", port=1, sizing=_sizing(setup))
+    full = setup.command(host="h", port=1, sizing=_sizing(setup))
+    argv = _without_env(full)
     labels = setup.describe(_sizing(setup))
+    # Admission: FIFO in both FastAPI apps unless the command line turns it off; Flask's threads bound it.
+    fifo = setup.framework == "fastapi" and setup.baseline is not None and "DB_FIFO_ADMISSION=false" not in full
+    assert str(labels["db_admission"]).startswith("FIFO") == fifo
     assert labels["workers"] == int(_flag(argv, "--workers") or 0)
     assert labels["server"] == argv[0].rsplit("/", 1)[-1]
     # Threads: only a gthread worker has them, and the label is the number on its command line.
@@ -60,7 +73,7 @@ def test_the_report_labels_say_what_the_command_line_does(name: str) -> None:
 
 
 def test_the_same_flags_everywhere_except_where_the_stack_differs() -> None:
-    commands = {name: s.command(host="h", port=1, sizing=SIZING) for name, s in SETUPS.items()}
+    commands = {name: _without_env(s.command(host="h", port=1, sizing=SIZING)) for name, s in SETUPS.items()}
     keep_alives = {_flag(cmd, "--keep-alive") or _flag(cmd, "--timeout-keep-alive") for cmd in commands.values()}
     assert len(keep_alives) == 1  # the same idle keep-alive everywhere it exists
     by_server: dict[str, set[tuple[str, ...]]] = {}
