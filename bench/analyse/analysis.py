@@ -15,6 +15,7 @@ import pandas as pd
 
 from bench.analyse import stats
 from bench.analyse.controls import baseline_fractions, decompose, make_ratio, noise_floor
+from bench.analyse.cpucost import cpu_costs
 from bench.analyse.result import (
     CURVE_PERCENTILES,
     METRICS,
@@ -233,6 +234,7 @@ def analyse(run: Run) -> Result:
         noise=noise,
         decomposition=decompose(groups, scenarios, floor),
         baseline_fractions=baseline_fractions(groups, floor),
+        cpu_costs=cpu_costs(run),
         setups=_setups(run, set(servers)),
         invalid=invalid,
         invalid_reasons_by_scenario=invalid_by_scenario,

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.analyse.cpucost import CpuCost
 from bench.analyse.stats import CI
 from bench.runformat import Ergonomics, RunMetadata
 
@@ -222,6 +223,7 @@ class Result:
     noise: NoiseFloor | None
     decomposition: list[Decomposition]
     baseline_fractions: list[BaselineFraction]
+    cpu_costs: list[CpuCost]
     setups: list[SetupRow]
     invalid: list[InvalidCell]
     invalid_reasons_by_scenario: dict[str, list[str]]

@@ -145,6 +145,7 @@ def build_context(a: Analysis, charts: dict[str, Chart], *, p99_ms: float = fact
         "pair_rows": _ratio_rows(a.result.pairs),
         "warnings": [(g, w) for g in a.groups.values() for w in g.warnings],
         "setups": _setups(a),
+        "cpu_costs": a.result.cpu_costs,
         "erg": erg,
         "erg_loc_rows": _loc_rows(erg),
         "openapi_split": {fw: openapi_split(a.result.ergonomics, fw) for fw in ("fastapi", "flask")},
