@@ -55,6 +55,8 @@ class RunSettings(BaseModel):
     # Seed of the interleaved cell order; None draws one per run (either way metadata records it).
     order_seed: int | None = Field(default=None, ge=0)
     max_steal_pct: float = Field(default=5.0, ge=0, le=100)
+    # Cells invalid only for CPU steal are measured again on a fresh start, at most this many times each.
+    steal_retries: int = Field(default=1, ge=0, le=5)
     shared_core_limit_pct: float = Field(default=90.0, gt=0, le=100)
 
     @field_validator("servers")

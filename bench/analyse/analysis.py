@@ -97,8 +97,10 @@ def _group(run: Run, key: GroupKey, rows: pd.DataFrame) -> GroupStats:
 
 
 def group_stats(run: Run) -> dict[GroupKey, GroupStats]:
-    """Statistics of every (server, scenario, users) group that has at least one valid cell."""
-    valid = run.valid
+    """Statistics of every (server, scenario, users) group that has at least one valid closed-loop cell."""
+    # Open-loop cells (fixed rates, capacity probes) have their own figures (report/adapt.py, report/facts.py);
+    # their paced-user counts are not concurrency levels and one cell per rate is not a repeat.
+    valid = run.valid[run.valid["mode"] == "closed"]
     out: dict[GroupKey, GroupStats] = {}
     for server, scenario in product(run.servers, run.scenarios):
         rows = valid[(valid["server"] == server) & (valid["scenario"] == scenario)]

@@ -34,7 +34,7 @@ from bench.drive.postgres import Server, database_server
 from bench.drive.processes import stop_signals_as_interrupt, wait_until_idle
 from bench.drive.progress import cell_progress
 from bench.drive.rundir import link_latest, new_run_dir, server_metadata
-from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, run_setups
+from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, retry_blocks, run_setups, stolen_only
 from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStartError, Sizing, free_port
 from bench.drive.verify import ScenarioStatements, SetupVerification, reference_of, verify_setup
 from bench.measure.environment import git_state, package_versions, platform_info, python_info, utc_now
@@ -98,6 +98,7 @@ class Runner(CellMeasurement):
         self._pg: Server | None = None
         self._stub: CarrierStub | None = None
         self._open_done = 0  # open-loop cells measured so far (their execution order follows the planned cells)
+        self._retried = 0  # cells measured again after CPU steal invalidated them
         # Statements per request of the setups every other setup's SQL is compared with (None: not counted).
         self.references: dict[str, dict[str, ScenarioStatements] | None] = {}
         # Called with (cell, its row, live server) right after each cell, while the server runs (e.g. --cross-check).
@@ -124,7 +125,7 @@ class Runner(CellMeasurement):
             threads=self._sizing(cell.server).threads,
             reason=reason,
             control_of=control_of(cell.server),
-            order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + 1,
+            order=cell.order if isinstance(cell, Cell) else len(self.cells) + self._open_done + self._retried + 1,
         ).model_dump() | {"cell_id": cell.id}  # an open-loop cell is named by its rate, not its user count
 
     def _save(self) -> None:
@@ -239,6 +240,7 @@ class Runner(CellMeasurement):
         for block in self.blocks:
             if block.cells:  # none: the setup serves none of the run's scenarios
                 self._run_block(block, url, carrier_url, engine, baseline, hooks)
+        self._retry_stolen(url, carrier_url, engine, baseline, hooks)
         # Open loop (issue 10, items 4-5): needs every setup's closed-loop peak, so it runs after.
         phase = OpenLoopPhase.after_closed(
             s.open_loop,
@@ -249,6 +251,27 @@ class Runner(CellMeasurement):
         )
         for server, repeat in phase.starts(self.setups, self.order_seed + 1) if phase else []:
             self._run_block(Block(server, repeat, ()), url, carrier_url, engine, baseline, hooks, open_phase=phase)
+
+    def _retry_stolen(self, url: str, carrier_url: str, engine: Any, baseline: dbstate.Baseline, hooks: Hooks) -> None:
+        """Measure again, on fresh starts, the cells that only the hypervisor's CPU steal invalidated."""
+        # Steal is the host's, not the setup's: without a retry one busy neighbour costs a group its CI (3 valid
+        # repeats) and the run its A/A floor. The first attempt's raw files are kept as raw/<cell>~try<n>.
+        for attempt in range(1, self.settings.steal_retries + 1):
+            stolen = [c for c in self.cells if stolen_only(str(self.rows[c.id]["invalid_reason"]))]
+            if not stolen:
+                return
+            for cell in stolen:
+                self.metadata.setdefault("retried", {}).setdefault(cell.id, []).append(
+                    self.rows[cell.id]["invalid_reason"]
+                )
+                raw = self.run_dir / "raw" / cell.id
+                if raw.exists():
+                    raw.rename(raw.with_name(f"{cell.id}~try{attempt}"))
+            self._retried += len(stolen)
+            hooks.progress.update(hooks.task, total=len(self.cells) + self._open_done + self._retried)
+            first = len(self.cells) + self._open_done + self._retried - len(stolen) + 1
+            for block in retry_blocks(stolen, first):
+                self._run_block(block, url, carrier_url, engine, baseline, hooks)
 
     def _run_block(
         self,
@@ -304,7 +327,7 @@ class Runner(CellMeasurement):
                         dirty = True
                     if isinstance(cell, OpenCell):  # not planned: the search decides its probes as it goes
                         self._open_done += 1
-                        hooks.progress.update(hooks.task, total=len(self.cells) + self._open_done)
+                        hooks.progress.update(hooks.task, total=len(self.cells) + self._open_done + self._retried)
                     self.rows[cell.id] = row
                     self._save()
                     last = f"{cell.id}: {row['rps']:.0f} rps" + ("" if row["valid"] else " [red](invalid)[/red]")

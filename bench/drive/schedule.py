@@ -87,3 +87,21 @@ def plan(
                     order += 1
             blocks.append(Block(server, repeat, tuple(cells)))
     return blocks
+
+
+STEAL_REASON = "CPU steal"  # the prefix bench/drive/cellmeasure.py gives a cell the hypervisor took time from
+
+
+def stolen_only(reason: str) -> bool:
+    """True when every reason a cell is invalid for is CPU steal: the host's fault, worth measuring again."""
+    parts = [p.strip() for p in reason.split(";") if p.strip()]
+    return bool(parts) and all(p.startswith(STEAL_REASON) for p in parts)
+
+
+def retry_blocks(cells: Sequence[Cell], first_order: int) -> list[Block]:
+    """Fresh-start blocks that measure these cells again, one per (setup, repeat), orders continuing the run's."""
+    blocks: dict[tuple[str, int], list[Cell]] = {}
+    for offset, cell in enumerate(cells):
+        again = Cell(cell.server, cell.scenario, cell.users, cell.repeat, first_order + offset)
+        blocks.setdefault((cell.server, cell.repeat), []).append(again)
+    return [Block(server, repeat, tuple(group)) for (server, repeat), group in blocks.items()]

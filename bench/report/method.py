@@ -57,7 +57,7 @@ def _loadgen(a: Analysis) -> str:
     settings = a.meta.get("settings") or {}
     valid = a.run.valid
     peak = float(valid["loadgen_cpu_pct"].max()) if len(valid) else math.nan
-    mode = "open and closed loop" if "mode" in a.run.summary and (a.run.summary["mode"] == "open").any() else "closed"
+    mode = "open and closed" if "mode" in a.run.summary and (a.run.summary["mode"] == "open").any() else "closed"
     limit = settings.get("loadgen_cpu_limit_pct", "?")
     seen = f"{peak:.0f} %" if math.isfinite(peak) else "—"
     return (

@@ -63,6 +63,7 @@ class RunMetadata(Record):
     cells_total: int = 0
     cells_done: int = 0
     ergonomics_error: str | None = None
+    retried: dict[str, list[str]] = Field(default_factory=dict)  # cell id → why each earlier attempt was invalid
 
     @classmethod
     def load(cls, path: Path) -> Self:

@@ -99,3 +99,58 @@ probe_duration_s = 1.0
     metadata = json.loads((run / "metadata.json").read_text())
     assert metadata["open_loop"]["fixed_rates"] == {"item": [20.0]}
     assert metadata["open_loop"]["capacity_at_slo"].keys() == {"fastapi-uvicorn/item/r1"}
+
+
+def test_a_cell_only_steal_invalidated_is_measured_again_on_a_fresh_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.drive.cellmeasure import CellMeasurement
+
+    calls: list[str] = []
+    original = CellMeasurement._environment_reasons
+
+    def first_attempt_stolen(self: CellMeasurement, row: dict[str, object], other_cores: list[int]) -> list[str]:
+        calls.append(str(row["cell_id"]))
+        stolen = ["CPU steal 9.0% > 5% (the host took our cores)"] if len(calls) == 1 else []
+        return stolen + original(self, row, other_cores)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CellMeasurement, "_environment_reasons", first_attempt_stolen)
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(
+        """
+[defaults]
+servers = ["fastapi-uvicorn"]
+scenarios = ["item"]
+users = [4]
+repeats = 1
+warmup_s = 0.3
+duration_s = 1.0
+workers = 1
+threads = 4
+pool_budget = 4
+carrier_delay_ms = 10
+max_error_rate = 0.001
+loadgen_cpu_limit_pct = 100
+shared_core_limit_pct = 100
+max_steal_pct = 100
+aa_control = ""
+loadgen_processes = 1
+seed_users = 50
+seed_items = 200
+seed_orders = 0
+open_loop = { scenarios = [] }
+
+[profiles.tiny]
+"""
+    )
+    out = tmp_path / "results"
+    assert main(["run", "--profile", "tiny", "--profiles-file", str(profiles), "--out", str(out), "--no-report"]) == 0
+    run = (out / "latest").resolve()
+    cell = "fastapi-uvicorn__item__u4__r1"
+    assert calls == [cell, cell]  # measured twice
+    (row,) = load_summary(run)
+    assert row.valid, row.invalid_reason
+    metadata = json.loads((run / "metadata.json").read_text())
+    assert metadata["retried"] == {cell: ["CPU steal 9.0% > 5% (the host took our cores)"]}
+    assert (run / "raw" / f"{cell}~try1" / "cell.json").exists()  # the first attempt is kept
+    assert (run / "raw" / cell / "cell.json").exists()

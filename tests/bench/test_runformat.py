@@ -26,7 +26,8 @@ from bench.runformat import (
 from tests.support import fake_run
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "RUN_FORMAT.md"
-REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference"
+# The first reference run as version 1 wrote it (metadata, ergonomics and summary only; raw files left out).
+RUN_V1 = Path(__file__).parent / "fixtures" / "run_v1"
 # The columns of a version-1 summary.csv, as the reference run was written.
 V1_COLUMNS = SUMMARY_COLUMNS[1 : SUMMARY_COLUMNS.index("invalid_reason") + 1]
 
@@ -88,9 +89,9 @@ def test_a_misnamed_column_fails_naming_it() -> None:
         CellRow.from_stored({**_row().stored(), "rps_typo": 1.0})
 
 
-def test_the_reference_run_of_version_1_loads_migrated() -> None:
-    run = load_run(REFERENCE)
-    assert "format_version" not in (REFERENCE / "metadata.json").read_text()  # still as it was written
+def test_a_run_of_version_1_loads_migrated() -> None:
+    run = load_run(RUN_V1)
+    assert "format_version" not in (RUN_V1 / "metadata.json").read_text()  # still as it was written
     assert run.metadata.format_version == FORMAT_VERSION
     assert run.ergonomics is not None
     assert run.ergonomics.format_version == FORMAT_VERSION

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.drive.schedule import Cell, base_setup, control_name, control_of, plan, run_setups
+from bench.drive.schedule import (
+    Cell,
+    base_setup,
+    control_name,
+    control_of,
+    plan,
+    retry_blocks,
+    run_setups,
+    stolen_only,
+)
 
 SETUPS = ["fastapi-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync", "flask-gunicorn-gthread"]
 SCENARIOS = ["health", "item", "list", "order"]
@@ -50,3 +59,22 @@ def test_the_order_is_seeded_and_shuffled_per_round() -> None:
     for repeat in (1, 2):
         orders = {tuple(c.scenario for c in b.cells) for b in blocks if b.repeat == repeat}
         assert len(orders) == 1
+
+
+def test_only_cells_invalid_for_steal_alone_are_measured_again() -> None:
+    assert stolen_only("CPU steal 7.3% > 5% (the host took our cores)")
+    assert not stolen_only("CPU steal 7.3% > 5% (the host took our cores); error rate 3.00% > 0.10% ({})")
+    assert not stolen_only("limited by the shared core (busiest of CPUs [1] at 99% > 90%)")
+    assert not stolen_only("")
+
+
+def test_retries_are_fresh_blocks_per_setup_and_repeat_after_the_run() -> None:
+    cells = [Cell("a", "item", 8, 1, 3), Cell("b", "item", 8, 2, 9), Cell("a", "order", 8, 1, 5)]
+    blocks = retry_blocks(cells, first_order=41)
+    assert [(b.server, b.repeat, [c.scenario for c in b.cells]) for b in blocks] == [
+        ("a", 1, ["item", "order"]),
+        ("b", 2, ["item"]),
+    ]
+    # Same cell ids (the row is replaced), new execution orders after the run's last cell.
+    assert sorted(c.order for b in blocks for c in b.cells) == [41, 42, 43]
+    assert {c.id for b in blocks for c in b.cells} == {c.id for c in cells}
