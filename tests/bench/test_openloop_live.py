@@ -43,10 +43,7 @@ def test_an_open_loop_cell_sends_at_the_target_rate_and_never_faster(live: Runni
     assert load.percentile_ms(50) > 0
 
 
-def test_the_runner_adds_fixed_rate_and_capacity_cells_after_the_closed_loop_ones(tmp_path: Path) -> None:
-    profiles = tmp_path / "profiles.toml"
-    profiles.write_text(
-        """
+TINY_DEFAULTS = """
 [defaults]
 servers = ["fastapi-uvicorn"]
 scenarios = ["item"]
@@ -68,7 +65,20 @@ loadgen_processes = 1
 seed_users = 50
 seed_items = 200
 seed_orders = 0
+"""
 
+
+def _tiny_profiles(tmp_path: Path, open_loop: str) -> Path:
+    """A one-cell profile file ("tiny") with the given open-loop table."""
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(f"{TINY_DEFAULTS}\n{open_loop}\n[profiles.tiny]\n")
+    return profiles
+
+
+def test_the_runner_adds_fixed_rate_and_capacity_cells_after_the_closed_loop_ones(tmp_path: Path) -> None:
+    profiles = _tiny_profiles(
+        tmp_path,
+        """
 [defaults.open_loop]
 rates = [20.0]
 capacity_steps = 1
@@ -77,8 +87,7 @@ duration_s = 1.0
 probe_warmup_s = 0.5
 probe_duration_s = 1.0
 
-[profiles.tiny]
-"""
+""",
     )
     out = tmp_path / "results"
     assert main(["run", "--profile", "tiny", "--profiles-file", str(profiles), "--out", str(out), "--no-report"]) == 0
@@ -115,34 +124,7 @@ def test_a_cell_only_steal_invalidated_is_measured_again_on_a_fresh_start(
         return stolen + original(self, row, other_cores)  # type: ignore[arg-type]
 
     monkeypatch.setattr(CellMeasurement, "_environment_reasons", first_attempt_stolen)
-    profiles = tmp_path / "profiles.toml"
-    profiles.write_text(
-        """
-[defaults]
-servers = ["fastapi-uvicorn"]
-scenarios = ["item"]
-users = [4]
-repeats = 1
-warmup_s = 0.3
-duration_s = 1.0
-workers = 1
-threads = 4
-pool_budget = 4
-carrier_delay_ms = 10
-max_error_rate = 0.001
-loadgen_cpu_limit_pct = 100
-shared_core_limit_pct = 100
-max_steal_pct = 100
-aa_control = ""
-loadgen_processes = 1
-seed_users = 50
-seed_items = 200
-seed_orders = 0
-open_loop = { scenarios = [] }
-
-[profiles.tiny]
-"""
-    )
+    profiles = _tiny_profiles(tmp_path, "open_loop = { scenarios = [] }")
     out = tmp_path / "results"
     assert main(["run", "--profile", "tiny", "--profiles-file", str(profiles), "--out", str(out), "--no-report"]) == 0
     run = (out / "latest").resolve()
