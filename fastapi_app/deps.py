@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fastapi_app import crud
+from fastapi_app.admission import ADMISSION_KEY, DbAdmission
 from shared_models.models import User
 from shared_models.security import InvalidTokenError, decode_access_token
 from shared_models.settings import AppSettings
@@ -38,9 +39,16 @@ SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessio
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, closed (and rolled back if still open) when the request ends."""
     # The factory straight from app.state rather than through SessionMakerDep: one dependency less to solve.
-    # Admission first (FIFO, fastapi_app/admission.py), so the session's connection is free when it is admitted.
-    async with request.app.state.db_admission, request.app.state.sessionmaker() as session:
-        yield session
+    # Admission first (FIFO, fastapi_app/admission.py), so the session's connection is free when it is admitted;
+    # the session gives the place back when it closes (early, in a view that closes it before an upstream call).
+    admission: DbAdmission | None = request.app.state.db_admission
+    admitted = await admission.admit() if admission else None
+    try:
+        async with request.app.state.sessionmaker(info={ADMISSION_KEY: admitted}) as session:
+            yield session
+    finally:
+        if admitted:
+            admitted.release()
 
 
 async def get_carrier_client(request: Request) -> aiohttp.ClientSession:

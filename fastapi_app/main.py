@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.types import Lifespan
 
 import shared_models
-from fastapi_app.admission import db_admission
+from fastapi_app.admission import AdmittedAsyncSession, AdmittedSession, db_admission
 from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
 from fastapi_app.sync.routes import router as sync_router
@@ -33,7 +33,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One engine and one carrier client per worker process, shared by all requests it serves.
     settings: AppSettings = app.state.settings
     engine = create_async_engine(settings.async_database_url, **engine_options(settings))
-    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, class_=AdmittedAsyncSession)
     app.state.db_admission = db_admission(settings)
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=settings.carrier_timeout_s),
@@ -51,7 +51,7 @@ async def _sync_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The sync variant: psycopg2 engine and a urllib3 pool, used from the threadpool.
     settings: AppSettings = app.state.settings
     engine = create_engine(settings.sync_database_url, **engine_options(settings))
-    app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False, class_=AdmittedSession)
     app.state.db_admission = db_admission(settings)
     pool = carrier_pool(timeout_s=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections)
     with pool as carrier_client:

@@ -10,6 +10,7 @@ import urllib3
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from fastapi_app.admission import ADMISSION_KEY, DbAdmission
 from fastapi_app.deps import SettingsDep, TokenDep, credentials_error
 from shared_models import crud
 from shared_models.models import User
@@ -33,13 +34,19 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     # connection with a ROLLBACK, which is I/O, so only the close goes to a thread. Not through the threadpool's
     # shared limiter: with every token held by views waiting for a connection, a close waiting for a token would
     # never return its connection (a deadlock); FastAPI runs a sync dependency's exit the same way.
-    # Admission first (FIFO, pool-sized: fastapi_app/admission.py), so a view never waits for a connection.
-    async with request.app.state.db_admission:
-        session: Session = request.app.state.sessionmaker()
+    # Admission first (FIFO, pool-sized: fastapi_app/admission.py), so a view never waits for a connection; the
+    # session gives the place back when it closes (in the view's thread when the view closes it early).
+    admission: DbAdmission | None = request.app.state.db_admission
+    admitted = await admission.admit() if admission else None
+    session: Session = request.app.state.sessionmaker(info={ADMISSION_KEY: admitted})
+    try:
+        yield session
+    finally:
         try:
-            yield session
-        finally:
             await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+        finally:
+            if admitted:
+                admitted.release()
 
 
 async def get_carrier_client(request: Request) -> urllib3.PoolManager:
