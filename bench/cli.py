@@ -21,7 +21,7 @@ from bench.drive.servers import DEFAULT_SETUP, SETUPS, RunningServer, ServerConf
 from bench.registry import SCENARIOS
 
 if TYPE_CHECKING:
-    from bench.drive.runner import SideMeasurement
+    from bench.drive.progress import SideMeasurement
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 _console = Console(stderr=True, soft_wrap=True)  # logs get whole lines, not 80-column fragments

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from shared_models.migrate import sync_url
 
@@ -160,3 +162,16 @@ def reset(engine: Engine, baseline: Baseline) -> None:
             )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
+
+
+DB_RETRY_S = 30.0  # how long the harness keeps retrying a database call through a restart or a dropped connection
+
+
+def retrying() -> Retrying:
+    """Retry a harness database call on OperationalError for up to DB_RETRY_S, then re-raise."""
+    return Retrying(
+        retry=retry_if_exception_type(OperationalError),
+        stop=stop_after_delay(DB_RETRY_S),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    )

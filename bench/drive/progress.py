@@ -7,7 +7,9 @@ reporter writes a line per finished cell (cell, rps, p99, valid or why not) with
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +23,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from bench.drive.schedule import Cell
 
 
 def is_interactive(console: Console) -> bool:
@@ -114,3 +118,19 @@ class LineProgress(Progress):
         else:
             eta = "ETA unknown"
         return f"[{done}/{total}] {what} | {eta}"
+
+
+# A measurement made after the cells while the run's database and carrier stub are still up (the ergonomics
+# step): called with the database URL, the carrier URL and the file to write. Passed in by the CLI, so the drive
+# stage does not import a later one.
+SideMeasurement = Callable[[str, str, Path], None]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """The run's progress display and the caller's per-cell callbacks, handed down through every block."""
+
+    progress: Progress
+    task: Any
+    on_cell: Callable[[Cell, dict[str, Any]], None] | None = None
+    before_cell: Callable[[Cell], None] | None = None

@@ -14,14 +14,11 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy.exc import OperationalError
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from bench.config import RunSettings
 from bench.drive import dbstate
@@ -32,7 +29,7 @@ from bench.drive.openloop import OpenCell, OpenLoopPhase
 from bench.drive.placement import Placement, pinned_self
 from bench.drive.postgres import Server, database_server
 from bench.drive.processes import stop_signals_as_interrupt, wait_until_idle
-from bench.drive.progress import cell_progress
+from bench.drive.progress import Hooks, SideMeasurement, cell_progress
 from bench.drive.rundir import link_latest, new_run_dir, server_metadata
 from bench.drive.schedule import Block, Cell, base_setup, control_of, plan, retry_blocks, run_setups, stolen_only
 from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStartError, Sizing, free_port
@@ -45,32 +42,6 @@ from shared_models.seed import seed
 
 _JWT_SECRET = "benchmark-run-secret-" + "x" * 24  # production mode refuses the default secret
 # Database bookkeeping between cells survives a database restart of up to this long.
-_DB_RETRY_S = 30.0
-# A measurement made after the cells while the run's database and carrier stub are still up (the ergonomics
-# step): called with the database URL, the carrier URL and the file to write. Passed in by the CLI, so the drive
-# stage does not import a later one.
-SideMeasurement = Callable[[str, str, Path], None]
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """The run's progress display and the caller's per-cell callbacks, handed down through every block."""
-
-    progress: Progress
-    task: Any
-    on_cell: Callable[[Cell, dict[str, Any]], None] | None = None
-    before_cell: Callable[[Cell], None] | None = None
-
-
-def _retrying_db() -> Retrying:
-    return Retrying(
-        retry=retry_if_exception_type(OperationalError),
-        stop=stop_after_delay(_DB_RETRY_S),
-        wait=wait_fixed(0.5),
-        reraise=True,
-    )
-
-
 __all__ = ["Cell", "Hooks", "Runner", "SideMeasurement"]
 
 
@@ -310,7 +281,7 @@ class Runner(CellMeasurement):
                 def step(cell: Cell | OpenCell) -> dict[str, Any]:
                     nonlocal dirty
                     if dirty:
-                        _retrying_db()(dbstate.reset, engine, baseline)
+                        dbstate.retrying()(dbstate.reset, engine, baseline)
                         dirty = False
                     if hooks.before_cell and isinstance(cell, Cell):
                         hooks.before_cell(cell)
@@ -320,8 +291,8 @@ class Runner(CellMeasurement):
                         wait_until_idle(live.tree())
                     row = self._measure(cell, live)
                     if cell.scenario in WRITE_SCENARIOS:
-                        _retrying_db()(dbstate.wait_until_quiet, engine)
-                        broken = _retrying_db()(dbstate.check_invariant, engine, baseline)
+                        dbstate.retrying()(dbstate.wait_until_quiet, engine)
+                        broken = dbstate.retrying()(dbstate.check_invariant, engine, baseline)
                         if broken:
                             _invalidate(row, "invariant broken: " + "; ".join(broken))
                         dirty = True
@@ -347,7 +318,7 @@ class Runner(CellMeasurement):
                     self.metadata["open_loop"] = open_phase.summary()
                     self._save()
                 if dirty:
-                    _retrying_db()(dbstate.reset, engine, baseline)
+                    dbstate.retrying()(dbstate.reset, engine, baseline)
         except ServerStartError as exc:
             hooks.progress.console.print(f"[red]{exc}[/red]")
             self._fail_cells(cells, f"server failed to start: {str(exc).splitlines()[0]}", hooks)
@@ -379,7 +350,7 @@ class Runner(CellMeasurement):
         unchecked: str = "",
     ) -> SetupVerification:
         """Verify a started setup, record the result in the metadata and restore any data it wrote."""
-        verification = _retrying_db()(
+        verification = dbstate.retrying()(
             verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference
         )
         # A failed reference must not stop the other framework's cells; the metadata says they went unchecked.
@@ -388,8 +359,8 @@ class Runner(CellMeasurement):
             self.console.print(f"[yellow]{name}: {unchecked}[/yellow]")
         self.metadata["verification"][name] = verification.model_dump()
         if verification.wrote:
-            _retrying_db()(dbstate.wait_until_quiet, engine)
-            _retrying_db()(dbstate.reset, engine, baseline)
+            dbstate.retrying()(dbstate.wait_until_quiet, engine)
+            dbstate.retrying()(dbstate.reset, engine, baseline)
         return verification
 
     def _verify_references(

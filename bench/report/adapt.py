@@ -16,6 +16,7 @@ capacity rows stay read from the run's summary (Result has none of them).
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -163,12 +164,20 @@ def overload_panels(a: Analysis) -> list[Panel]:
     return panels
 
 
+def _open_reason(reasons: pd.Series) -> str:
+    """One short reason per invalid open-loop rate; a missed target rate reads the same at every rate."""
+    short = {"missed its target rate" if str(r).startswith("achieved ") else str(r).split(" (")[0] for r in reasons}
+    return "; ".join(sorted(short))
+
+
 def open_panels(a: Analysis) -> list[Panel]:
-    """Open-loop fixed-rate cells: p99 (from intended send time) vs achieved rps, per setup and scenario."""
+    """Open-loop cells (fixed rates and capacity probes): p99 from intended send time vs achieved rps."""
     s = a.run.summary
     if "mode" not in s:
         return []
-    rows = s[(s["mode"].astype(str) == "open") & (_col(s, "purpose").astype(str) != "capacity")]
+    # The capacity probes are open-loop cells at fixed rates too (shorter windows): with them a setup has a curve
+    # instead of the one point of the fixed rate.
+    rows = s[s["mode"].astype(str) == "open"]
     panels = []
     for scenario in ordered([str(x) for x in rows["scenario"]], SCENARIO_ORDER):
         series = []
@@ -181,7 +190,7 @@ def open_panels(a: Analysis) -> list[Panel]:
                     achieved = pd.to_numeric(ok["achieved_rps"], errors="coerce")
                     pts.append(Point(float(np.nanmedian(achieved)), float(np.nanmedian(ok["p99_ms"]))))
                 else:
-                    pts.append(Point(float(target), invalid="; ".join(sorted(set(cells["invalid_reason"])))))
+                    pts.append(Point(float(target), invalid=_open_reason(cells["invalid_reason"])))
             if pts:
                 series.append(Series(server, a.run.framework_of(server), tuple(sorted(pts, key=lambda p: p.x))))
         if series:
@@ -219,7 +228,9 @@ def decomposition_rows(a: Analysis) -> list[Effect]:
             r = e.ratio
             lo, hi = r.ci if r.ci else (None, None)
             favours = None if not r.called else SIDES[e.name][0 if r.ratio > 1 else 1]
-            out.append(Effect(f"{d.scenario} · {e.name}: {e.what}", r.ratio, lo, hi, favours))
+            # Wrapped: the setup names make one line wider than the axis it labels.
+            label = textwrap.fill(f"{d.scenario} · {e.name}: {e.what}", 46, break_on_hyphens=False)
+            out.append(Effect(label, r.ratio, lo, hi, favours))
     return out
 
 

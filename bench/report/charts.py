@@ -70,12 +70,19 @@ def _mark_all_invalid(ax: Axes, panel: Panel, xs_of: dict[float, float] | None =
     rows = _invalid_row(panel)
     xs = [p.x for s in panel.series for p in s.points] + list(xs_of or ())
     written: set[str] = set()
+    setups_by_reason: dict[str, set[str]] = {}
+    for s in panel.series:
+        for p in s.points:
+            if not p.ok:
+                setups_by_reason.setdefault(p.invalid or "no value", set()).add(s.setup)
     for s in panel.series:
         for p in s.points:
             if not p.ok:
                 x = xs_of[p.x] if xs_of else p.x
                 align = "left" if p.x <= min(xs) else "right" if p.x >= max(xs) else "center"
-                text = f"{s.setup}: {p.invalid or 'no value'}"
+                reason = p.invalid or "no value"
+                # A reason several setups share is written once, without a setup name (the labels would overlap).
+                text = reason if len(setups_by_reason[reason]) > 1 else f"{s.setup}: {reason}"
                 # The same setup and reason at several levels: say it once, mark every level.
                 mark_invalid(ax, x, "" if text in written else text, row=rows[(s.setup, p.x)], align=align)
                 written.add(text)
@@ -173,7 +180,8 @@ class Effect:
 
 def forest(effects: Sequence[Effect], *, title: str, left: str, right: str, noise_floor: float | None) -> Figure:
     """Ratios with CIs on a log axis around 1; coloured by the side they favour, hollow grey when not significant."""
-    fig = figure(8.6, 0.42 * max(len(effects), 2) + 1.5)
+    lines = max([e.label.count("\n") + 1 for e in effects] + [1])  # wrapped labels need taller rows
+    fig = figure(8.6, (0.26 * lines + 0.16) * max(len(effects), 2) + 1.5)
     ax = fig.subplots()
     ys = list(range(len(effects)))[::-1]
     finite = [v for e in effects for v in (e.ratio, e.lo, e.hi) if v is not None and math.isfinite(v) and v > 0]
