@@ -123,10 +123,17 @@ def test_every_process_group_runs_where_the_plan_puts_it(smoke_run: Path) -> Non
 
 
 def test_cells_run_in_blocks_with_cpu_per_request(smoke_run: Path) -> None:
-    results = [json.loads(path.read_text())["result"] for path in sorted((smoke_run / "raw").glob("*/cell.json"))]
+    records = {p.parent.name: json.loads(p.read_text())["result"] for p in (smoke_run / "raw").glob("*/cell.json")}
+    results = list(records.values())
     assert sorted(r["order"] for r in results) == list(range(1, len(results) + 1))
+    # A cell only CPU steal invalidated is measured again after every planned cell; its first attempt is kept as
+    # raw/<cell>~try1 and ran in its block. (CI machines do get steal.)
+    retried = set(json.loads((smoke_run / "metadata.json").read_text()).get("retried", {}))
+    planned = [r for name, r in records.items() if name.split("~try")[0] not in retried or "~try" in name]
+    again = [r for name, r in records.items() if name in retried]
+    assert all(r["order"] > max(p["order"] for p in planned) for r in again)
     # One block per setup: each setup's cells run back to back after its fresh start.
-    by_order = [r["server"] for r in sorted(results, key=lambda r: r["order"])]
+    by_order = [r["server"] for r in sorted(planned, key=lambda r: r["order"])]
     blocks = [server for i, server in enumerate(by_order) if i == 0 or by_order[i - 1] != server]
     assert sorted(blocks) == sorted(RUN_SETUPS)  # every setup's cells are contiguous (a baseline has one)
     for r in results:
