@@ -24,8 +24,12 @@ from .helpers import SERVER_ENV
 
 CLIENTS = 128  # concurrent keep-alive clients: 64× the pool, 3× anyio's default threadpool
 REQUESTS = 10  # each, back to back (a burst of fresh connections did not reach the deadlock; this does, admission off)
-# A deadlock shows as 503s after this pool timeout instead of a hang until the client's timeout.
-POOL_TIMEOUT_S = "3"
+# A deadlock shows as 503s after this pool timeout instead of a hang until the client's timeout. It must exceed
+# the whole burst's duration (~1-4 s on a busy 2-core CI machine): SQLAlchemy's pool queue lets a thread that
+# returns a connection take it again before the woken waiter runs, so one gthread request can wait for most of
+# the burst. At 3 s, CI saw 11 of 1,280 Flask requests answer 503 that way, which is overload, not a deadlock.
+POOL_TIMEOUT_S = "15"
+CLIENT_TIMEOUT_S = 60  # above the pool timeout, so a deadlock is reported as 503s rather than a client error
 SETUP_NAMES = ["fastapi-uvicorn", "fastapi-uvicorn-sync", "flask-gunicorn-gthread"]
 
 
@@ -46,7 +50,7 @@ def test_a_burst_larger_than_pool_and_threadpool_is_answered(
     server.start()
 
     def client(i: int) -> Counter[int]:
-        with httpx.Client(base_url=server.url, timeout=20) as http:
+        with httpx.Client(base_url=server.url, timeout=CLIENT_TIMEOUT_S) as http:
             return Counter(http.get(f"/items/{1 + (i + k) % 50}").status_code for k in range(REQUESTS))
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
