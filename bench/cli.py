@@ -165,13 +165,17 @@ def _advise(args: argparse.Namespace) -> int:
 # --- end of `bench advise` -------------------------------------------------------------------------------------
 
 
-def _ergonomics_step(cold_starts: int) -> SideMeasurement:
+def _ergonomics_step(cold_starts: int, import_runs: int) -> SideMeasurement:
     """The ergonomics measurement the runner makes after its cells, against the run's database and stub."""
     from bench.ergonomics import measure_ergonomics
 
     def measure(database_url: str, carrier_url: str, out_path: Path) -> None:
         measure_ergonomics(
-            database_url=database_url, carrier_url=carrier_url, out_path=out_path, cold_start_runs=cold_starts
+            database_url=database_url,
+            carrier_url=carrier_url,
+            out_path=out_path,
+            cold_start_runs=cold_starts,
+            import_runs=import_runs,
         )
 
     return measure
@@ -228,7 +232,9 @@ def _run(args: argparse.Namespace) -> int:
         f"server CPUs {list(runner.placement.server_cpus)}, others {list(runner.placement.other_cpus)}"
     )
     run_dir = runner.run(
-        ergonomics=None if args.no_report or targets else _ergonomics_step(settings.ergonomics_cold_starts)
+        ergonomics=None
+        if args.no_report or targets
+        else _ergonomics_step(settings.ergonomics_cold_starts, settings.ergonomics_import_runs)
     )
     if not args.no_report:
         from bench.report.render import build_report

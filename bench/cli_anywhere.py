@@ -10,29 +10,20 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.argtypes import bounded_int
 from bench.config import ConfigError
 from bench.drive.postgres import PostgresSettings
 from bench.drive.preflight import check_database
 from bench.drive.servers import DEFAULT_SETUP, SETUPS
 
 
-def _bounded(value: str, low: int, high: int, what: str, name: str) -> int:
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from exc
-    if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"{name} must be {low}..{high}, got {number}")
-    return number
-
-
 def port(value: str) -> int:
     """A TCP port number, for argparse."""
-    return _bounded(value, 1, 65535, "a port number", "port")
+    return bounded_int(value, 1, 65535, "a port number", "port")
 
 
 def _count(value: str) -> int:
-    return _bounded(value, 0, 256, "a whole number", "count")
+    return bounded_int(value, 0, 256, "a whole number", "count")
 
 
 def _host_port(value: str) -> str:

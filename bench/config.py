@@ -49,6 +49,7 @@ class RunSettings(BaseModel):
     seed_items: int = Field(ge=20, le=10_000_000)
     seed_orders: int = Field(ge=0, le=10_000_000)
     ergonomics_cold_starts: int = Field(default=5, ge=1, le=100)
+    ergonomics_import_runs: int = Field(default=3, ge=1, le=100)
     open_loop: OpenLoopSettings = Field(default_factory=OpenLoopSettings)
     # The A/A control: this setup is started a second time as the independent setup "<name>~aa" ("" = none).
     aa_control: str = ""

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, create_engine, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 from shared_models.migrate import sync_url
 from shared_models.models import Base, Item, Notification, Order, OrderItem, OrderStatus, User
 from shared_models.security import hash_seed_password
 
-LOAD_USER_PASSWORD = "bench-password-1"
 DEFAULT_RNG_SEED = 20261125
 # Fixed timestamps (not now()) so two seeded databases are identical row for row, timestamps included.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,11 +51,6 @@ class SeedSummary:
     order_items: int
     notifications: int
     seconds: float
-
-
-def load_user_email(index: int) -> str:
-    """The email of seed user `index` (0-based); every seed user's password is LOAD_USER_PASSWORD."""
-    return f"user{index:05d}@example.com"
 
 
 def _items(rng: random.Random, count: int) -> list[dict[str, Any]]:

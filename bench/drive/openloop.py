@@ -4,9 +4,9 @@ Each simulated user sends on a fixed schedule (its own slot of a global lattice 
 recorder measures every latency from the request's intended send time: a user that falls behind sends at once
 and its wait is counted, so queueing delay is never hidden (no coordinated omission). locust-plugins'
 `constant_total_ips` was not used: when behind it resets its clock (the backlog is dropped) and it exposes no
-intended send time, so the wait would go unmeasured. This module is pure (no Locust, no processes): the Locust
-users import the schedule from here; the runner calls `OpenLoopPhase.run_setup` once per setup start and gives it
-a `measure` function that runs one cell.
+intended send time, so the wait would go unmeasured. This module is pure (no Locust, no processes); the Locust
+users' schedule lives in `bench.drive.pacing` (light to import: every cell starts a Locust process). The runner
+calls `OpenLoopPhase.run_setup` once per setup start and gives it a `measure` function that runs one cell.
 """
 
 from __future__ import annotations
@@ -58,45 +58,6 @@ class OpenLoopSettings(BaseModel):
     max_users: int = Field(default=5000, ge=1, le=10_000)
     max_rate_shortfall: float = Field(default=0.02, ge=0, lt=1)
     repeats: int = Field(default=1, ge=1, le=100, description="fresh starts of every setup for the open-loop phase")
-
-
-# --- the schedule (used inside the Locust processes) -----------------------------------------------------------
-@dataclass
-class PacedSchedule:
-    """One user's send times: slot `slot` of `users` on a lattice of spacing 1/rate from `t0`."""
-
-    # User u sends request k at t0 + u/rate + k·users/rate, so the users together send exactly `rate` requests per
-    # second, evenly spaced. A user spawned after its slot starts at its next one (ramp-up, not lateness); a user
-    # still busy at its slot sends at once when free, and its latency counts from the slot.
-    rate: float
-    users: int
-    slot: int
-    t0: float
-    k: int = 0
-
-    @property
-    def period(self) -> float:
-        """Seconds between two sends of this user."""
-        return self.users / self.rate
-
-    def intended(self, k: int) -> float:
-        """The intended send time of this user's k-th request."""
-        return self.t0 + self.slot / self.rate + k * self.period
-
-    def first(self, now: float) -> float:
-        """The first slot at or after `now`."""
-        self.k = max(0, math.ceil((now - self.intended(0)) / self.period - 1e-9))
-        return self.intended(self.k)
-
-    def advance(self, now: float) -> float:
-        """Move to the next slot; the seconds to wait for it (0 when already behind: the user sends at once)."""
-        self.k += 1
-        return max(0.0, self.intended(self.k) - now)
-
-
-def global_slot(local_index: int, process_index: int, processes: int, users: int) -> int:
-    """A user's slot in the global lattice: users of P processes interleave (local i of process p → i·P + p)."""
-    return (local_index * processes + process_index) % max(1, users)
 
 
 def users_for_rate(rate: float, latency_bound_s: float, *, processes: int = 1, max_users: int = 10_000) -> int:

@@ -72,6 +72,7 @@ class Runner(CellMeasurement):
         self._retried = 0  # cells measured again after CPU steal invalidated them
         # Statements per request of the setups every other setup's SQL is compared with (None: not counted).
         self.references: dict[str, dict[str, ScenarioStatements] | None] = {}
+        self._counted: dict[str, dict[str, ScenarioStatements]] = {}  # server → its SQL per request, once per run
         # Called with (cell, its row, live server) right after each cell, while the server runs (e.g. --cross-check).
         self.after_cell: list[Callable[[Cell, dict[str, Any], RunningServer], None]] = []
         # Starts the load generator of one cell (bench/drive/distributed.py swaps in a master and workers).
@@ -351,8 +352,11 @@ class Runner(CellMeasurement):
     ) -> SetupVerification:
         """Verify a started setup, record the result in the metadata and restore any data it wrote."""
         verification = dbstate.retrying()(
-            verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference
-        )
+            verify_setup, live, self.settings.scenarios, seed_items=self.settings.seed_items, reference=reference,
+            counted=self._counted.get(name),
+        )  # fmt: skip
+        if not verification.problems:
+            self._counted[name] = verification.statements
         # A failed reference must not stop the other framework's cells; the metadata says they went unchecked.
         verification.unchecked = unchecked
         if unchecked:

@@ -28,8 +28,9 @@ Nothing here is hard-coded: every figure is counted or timed when measure_ergono
 - async_support: route handlers found by ast (route decorators, add_url_rule, add_api_route), async def vs def;
   native = the built app object is an ASGI app (its `__call__` is a coroutine function).
 - cold_start: cold_start_runs starts per app, alternating apps, each timed by RunningServer from Popen to the
-  first 200 on /health (polled every 20 ms), median; import_s = median of 3 `python -c "import <module>;
-  <module>.<factory>"` minus the median of 3 `python -c pass` (after one untimed warm-up run); idle RSS per
+  first 200 on /health (polled every 20 ms), median; the first is the start of the server the live probes then
+  use (sampled before any probe); import_s = median of import_runs `python -c "import <module>;
+  <module>.<factory>"` minus the median of as many `python -c pass` (after one untimed warm-up run); idle RSS per
   worker = mean RSS of the serving processes right after start (the leaves of RunningServer.tree(): gunicorn's
   master, which serves nothing, is left out, since uvicorn at one worker has no master), median over starts.
 - install_footprint: the dependency closure of footprint.REQUIREMENTS over installed metadata (extras and
@@ -54,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.argtypes import bounded_int
 from bench.drive.servers import DEFAULT_SETUP, FRAMEWORKS, SETUPS, Framework, RunningServer, ServerConfig
 from bench.ergonomics import footprint, live, loc, structure
 from bench.runformat import Ergonomics
@@ -223,11 +225,18 @@ def _annotations(built: dict[Framework, dict[str, Any]], code: dict[Framework, _
 
 
 def measure_ergonomics(
-    *, database_url: str, carrier_url: str, out_path: Path | None = None, cold_start_runs: int = 5
+    *,
+    database_url: str,
+    carrier_url: str,
+    out_path: Path | None = None,
+    cold_start_runs: int = 5,
+    import_runs: int = IMPORT_RUNS,
 ) -> dict[str, Any]:
     """Measure both apps (code and running servers) and return, optionally also write, ergonomics.json."""
     if cold_start_runs < 1:
         raise ValueError(f"cold_start_runs must be >= 1, got {cold_start_runs}")
+    if import_runs < 1:
+        raise ValueError(f"import_runs must be >= 1, got {import_runs}")
     configs = {fw: _config(fw, database_url, carrier_url) for fw in FRAMEWORKS}
     code = {fw: _from_source(APPS[fw]) for fw in FRAMEWORKS}
     built = {fw: _introspect(fw, configs[fw].environment()) for fw in FRAMEWORKS}
@@ -237,7 +246,7 @@ def measure_ergonomics(
         {fw: live.factory_of(configs[fw].setup) for fw in FRAMEWORKS},
         env=configs["fastapi"].environment(),
         cwd=str(REPO_ROOT),
-        runs=IMPORT_RUNS,
+        runs=import_runs,
     )
     openapi_live: dict[Framework, tuple[bool, int]] = {}
     answers: dict[Framework, dict[str, live.CaseAnswer]] = {}
@@ -245,10 +254,11 @@ def measure_ergonomics(
     with tempfile.TemporaryDirectory(prefix="bench-ergonomics-") as log_dir:
         for fw in FRAMEWORKS:
             with RunningServer(configs[fw], log_dir=Path(log_dir)) as server:
+                starts[fw].append(live.start_sample(server))  # its first cold start: sampled before any probe
                 openapi_live[fw] = live.openapi_coverage(server.url, contract_routes)
                 answers[fw] = live.send_bad_requests(server.url)
         # Alternate the apps so that any drift of the machine during the runs affects both alike.
-        for _ in range(cold_start_runs):
+        for _ in range(cold_start_runs - 1):
             for fw in FRAMEWORKS:
                 make = functools.partial(RunningServer, configs[fw], log_dir=Path(log_dir))
                 starts[fw].append(live.cold_start(make))
@@ -318,12 +328,20 @@ def measure_ergonomics(
     return record.stored()
 
 
+def _runs(value: str) -> int:
+    """argparse type: a count of runs, 1..100 (as the profile's ergonomics_* settings allow)."""
+    return bounded_int(value, 1, 100, "a whole number", "runs")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: start PostgreSQL (seeded small) and the carrier stub, measure, print the JSON."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.ergonomics", description="Measure the ergonomics of both apps; print JSON."
     )
-    parser.add_argument("--cold-start-runs", type=int, default=5, help="starts per app (default: 5)")
+    parser.add_argument("--cold-start-runs", type=_runs, default=5, help="starts per app (default: 5)")
+    parser.add_argument(
+        "--import-runs", type=_runs, default=IMPORT_RUNS, help=f"timed imports per app (default: {IMPORT_RUNS})"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
     args = parser.parse_args(argv)
 
@@ -343,7 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed(url, users=5, items=50, orders=5)
             with CarrierStub(port=free_port(), delay_ms=10) as stub:
                 result = measure_ergonomics(
-                    database_url=url, carrier_url=stub.url, out_path=args.out, cold_start_runs=args.cold_start_runs
+                    database_url=url,
+                    carrier_url=stub.url,
+                    out_path=args.out,
+                    cold_start_runs=args.cold_start_runs,
+                    import_runs=args.import_runs,
                 )
         finally:
             pg_server.drop_database(name)

@@ -16,7 +16,7 @@ import httpx
 import psutil
 
 from bench.drive.servers import RunningServer, ServerSetup, Sizing
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 
 _FACTORY = re.compile(r"^([A-Za-z_][\w.]*):([A-Za-z_]\w*)(?:\(\))?$")
 _MIB = 1024 * 1024
@@ -269,8 +269,13 @@ class StartSample:
     processes: int
 
 
+def start_sample(server: RunningServer) -> StartSample:
+    """A just-started server's RunningServer.ready_after_s and idle RSS (before it has served anything else)."""
+    tree = server.tree()
+    return StartSample(round(server.ready_after_s, 4), idle_rss_per_worker_mb(tree), len(tree))
+
+
 def cold_start(make_server: Callable[[], RunningServer]) -> StartSample:
-    """Start one server, record RunningServer.ready_after_s and its idle RSS, stop it."""
+    """Start one server, sample its start, stop it."""
     with make_server() as server:
-        tree = server.tree()
-        return StartSample(round(server.ready_after_s, 4), idle_rss_per_worker_mb(tree), len(tree))
+        return start_sample(server)

@@ -95,6 +95,12 @@ def _invalid_handle(n: int) -> list[Line2D]:
     )
 
 
+def _empty_log_limits(ax: Axes) -> None:
+    """A panel of invalid markers alone has no y data (they sit in axes coordinates); give a log y a range."""
+    if ax.get_yscale() == "log":
+        ax.set_ylim(1, 100)
+
+
 def _panels(
     panels: Sequence[Panel],
     palette: Palette,
@@ -110,6 +116,8 @@ def _panels(
             _plot_series(ax, s, palette, xs_of=xs_of)
         invalid += _mark_all_invalid(ax, panel, xs_of)
         decorate(ax)
+        if not any(pt.ok for s in panel.series for pt in s.points):
+            _empty_log_limits(ax)
         ax.set_title(panel.title)
         ax.grid(alpha=0.3, which="both")
     fig.suptitle(title, fontweight="bold")

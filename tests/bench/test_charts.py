@@ -78,6 +78,23 @@ def test_overload_is_dots_on_log_axes_not_bars() -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["p50", "p90", "p99", "p99.9"]
 
 
+@pytest.mark.parametrize("draw", ["overload", "latency_vs_throughput", "throughput"])
+def test_a_panel_whose_every_cell_is_invalid_still_draws(draw: str) -> None:
+    """A smoke run on a stolen host had a scenario with no valid cell: the log axis had no data and raised."""
+    panels = _panels((50.0, 90.0, 99.0), 99.9)
+    dead = Panel(
+        "health", tuple(Series(s.setup, s.framework, (Point(99.9, invalid=REASON),)) for s in panels[0].series)
+    )
+    panels.append(dead)
+    make = {
+        "overload": lambda: charts.overload(panels, _palette(panels)),
+        "latency_vs_throughput": lambda: charts.latency_vs_throughput(panels, _palette(panels), 100.0),
+        "throughput": lambda: charts.throughput(panels, _palette(panels)),
+    }[draw]
+    fig = _check(make())
+    assert sum(short(REASON) == t for t in _texts(fig)) == len(panels)
+
+
 @pytest.mark.parametrize("draw", [charts.effects, charts.decomposition])
 def test_forest_colours_significance_by_direction(draw: object) -> None:
     rows = [

@@ -12,6 +12,7 @@ import pytest
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import FRAMEWORKS, SETUPS
+from bench.ergonomics import main as ergonomics_main
 from bench.ergonomics import measure_ergonomics
 from bench.ergonomics.footprint import REQUIREMENTS, dependency_closure
 from bench.ergonomics.hints import annotation_facts, fastapi_reads_annotations, flask_reads_annotations, route_inputs
@@ -318,13 +319,27 @@ def test_route_inputs_walk_sub_dependencies_once() -> None:
     }
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--import-runs", "0"), ("--cold-start-runs", "two")])
+def test_the_command_line_names_a_bad_count_before_starting_anything(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        ergonomics_main([flag, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: " in err
+    assert "runs must be 1..100, got 0" in err if value == "0" else "expected a whole number, got 'two'" in err
+
+
 # --- end to end ------------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_measure_ergonomics_against_the_real_apps(
     fresh_db: Callable[[], str], carrier: CarrierStub, tmp_path: Path
 ) -> None:
     out = tmp_path / "ergonomics.json"
-    result = measure_ergonomics(database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2)
+    result = measure_ergonomics(
+        database_url=fresh_db(), carrier_url=carrier.url, out_path=out, cold_start_runs=2, import_runs=1
+    )
     assert json.loads(out.read_text()) == result
     assert set(result) - {"annotations"} == {
         "format_version",

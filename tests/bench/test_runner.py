@@ -97,6 +97,11 @@ def test_raw_files_and_metadata(smoke_run: Path) -> None:
     sql = {name: v["statements"] for name, v in metadata["verification"].items()}
     assert sql["fastapi-uvicorn"]["order"]["per_request"] == sql["flask-gunicorn-gthread"]["order"]["per_request"] > 0
     assert all(not v["refused"] and not v["problems"] for v in metadata["verification"].values())
+    # fastapi-uvicorn is also Flask's reference: counted once before timing; its own start rechecked its answers
+    # and compared those counts with its reference.
+    assert metadata["verification"]["fastapi-uvicorn"]["recounted"] is False
+    assert metadata["verification"]["fastapi-uvicorn"]["reference"]
+    assert metadata["verification"]["flask-gunicorn-gthread"]["recounted"] is True
     assert set(metadata["servers"]) == set(RUN_SETUPS)
     assert metadata["servers"]["fastapi-uvicorn~aa"]["control_of"] == "fastapi-uvicorn"
     assert metadata["aa_control"] == "fastapi-uvicorn"

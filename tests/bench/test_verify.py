@@ -171,3 +171,25 @@ def test_a_setup_that_sends_one_more_query_is_refused(serve: Callable[..., Runni
     assert result.statements["item"].per_request == reference["item"].per_request + 1
     assert "+1× SELECT now() AS extra_query" in result.refused["item"]
     assert not result.ok
+
+
+@pytest.mark.e2e
+def test_a_later_start_reuses_the_counts_but_rechecks_its_answers_and_compares_again(
+    serve: Callable[..., RunningServer],
+) -> None:
+    with _started(serve, SETUPS["flask-gunicorn-gthread"]) as live:
+        reference = count_statements(live.url, live.database_url, ["item"], seed_items=_seed_items(live))
+    with _started(serve, EXTRA_QUERY, PYTHONPATH=str(_FIXTURE_APPS)) as live:
+        first = verify_setup(live, ["item"], seed_items=_seed_items(live), reference=reference)
+        again = verify_setup(
+            live, ["item"], seed_items=_seed_items(live), reference=reference, counted=first.statements
+        )
+    assert first.recounted
+    assert not again.recounted
+    assert again.statements == first.statements
+    assert again.refused == first.refused
+    assert list(again.refused) == ["item"]
+    # Answers are still checked on every start: a server that does not answer fails, counts or not.
+    gone = verify_setup(live, ["item"], seed_items=_seed_items(live), counted=first.statements)
+    assert gone.problems
+    assert not gone.statements

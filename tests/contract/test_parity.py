@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 from shared_models.migrate import sync_url
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
 from tests.support.api import make_token, unsigned_token
 
 from .helpers import MISSING_ID

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import Framework, RunningServer, ServerStartError
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 from tests.support.api import (
     Account,
     bearer,

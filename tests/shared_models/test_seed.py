@@ -10,10 +10,11 @@ from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.pool import NullPool
 
 from shared_models import seed as seed_module
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 from shared_models.migrate import sync_url
 from shared_models.models import Item, Order, User
 from shared_models.security import verify_password
-from shared_models.seed import LOAD_USER_PASSWORD, SeedSummary, load_user_email, seed
+from shared_models.seed import SeedSummary, seed
 
 SMALL = {"users": 30, "items": 300, "orders": 120}
 

@@ -18,7 +18,7 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import Engine, text
 
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 from shared_models.settings import DEFAULT_JWT_SECRET
 
 PASSWORD = "test-suite-password"

@@ -5,7 +5,7 @@ every request that completes inside the measured window in an HDR histogram with
 failures by status, and writes one JSON file per Locust process when the test stops. The harness merges them.
 
 Closed loop (default): every user sends its next request as soon as the previous one is answered. Open loop
-(`--bench-rate R`): every user sends on its own slot of a fixed schedule (`bench.drive.openloop.PacedSchedule`),
+(`--bench-rate R`): every user sends on its own slot of a fixed schedule (`bench.drive.pacing.PacedSchedule`),
 and the recorder measures each latency from the request's intended send time, so a late send counts its wait.
 """
 
@@ -22,10 +22,10 @@ from locust import FastHttpUser, events
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 
-from bench.drive.openloop import PacedSchedule, global_slot
+from bench.drive.pacing import PacedSchedule, global_slot
 from bench.drive.scenarios import distribution
 from bench.measure.recorder import WindowRecorder
-from shared_models.seed import LOAD_USER_PASSWORD, load_user_email
+from shared_models.accounts import LOAD_USER_PASSWORD, load_user_email
 
 _recorder = WindowRecorder()
 
