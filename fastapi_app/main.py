@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 import aiohttp
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,7 +17,7 @@ from starlette.types import Lifespan
 
 import shared_models
 from fastapi_app.admission import AdmittedAsyncSession, AdmittedSession, db_admission
-from fastapi_app.middleware import BodySizeLimitMiddleware, ProcessTimeMiddleware
+from fastapi_app.middleware import BodySizeLimitMiddleware, CrossOriginMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
 from fastapi_app.sync.routes import router as sync_router
 from shared_models.carrier import carrier_pool
@@ -119,7 +118,7 @@ def _build(settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[AP
     # and CORS headers reach the 413 answers too.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        CORSMiddleware,
+        CrossOriginMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],

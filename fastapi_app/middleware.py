@@ -5,12 +5,28 @@ from __future__ import annotations
 import time
 
 from fastapi import HTTPException, status
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _TOO_LARGE_STATUS = status.HTTP_413_CONTENT_TOO_LARGE
 _TOO_LARGE_DETAIL = "Request body too large"
+_PROCESS_TIME = b"x-process-time"
+
+
+class CrossOriginMiddleware(CORSMiddleware):
+    """Starlette's CORSMiddleware, entered only by requests that carry an Origin header.
+
+    Starlette's middleware handles every response, adding `Vary: Origin` even when there is no Origin: ~12 µs of
+    a ~75 µs in-process /health/live. A request without Origin is not a cross-origin browser call, so it passes
+    straight through, and its headers are the Flask app's (flask-cors with always_send=False adds none).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class ProcessTimeMiddleware:
@@ -28,8 +44,9 @@ class ProcessTimeMiddleware:
 
         async def send_with_process_time(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.append("X-Process-Time", str(time.perf_counter() - start))
+                # A new list with one more raw header: what MutableHeaders.append does, without its wrapper.
+                elapsed = str(time.perf_counter() - start).encode("latin-1")
+                message["headers"] = [*message.get("headers", ()), (_PROCESS_TIME, elapsed)]
             await send(message)
 
         await self.app(scope, receive, send_with_process_time)

@@ -254,6 +254,13 @@ def test_cors_simple_request(client: httpx.Client) -> None:
     assert "access-control-allow-origin" not in evil.headers
 
 
+def test_a_request_without_origin_gets_no_cors_headers(client: httpx.Client) -> None:
+    """Not a cross-origin browser call: both apps add nothing (FastAPI's CORS layer is not even entered)."""
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert not [name for name in response.headers if name.startswith("access-control-") or name == "vary"]
+
+
 # --- docs and production ---------------------------------------------------------------------------------
 def test_openapi_lists_every_contract_path(client: httpx.Client) -> None:
     response = client.get("/openapi.json")
