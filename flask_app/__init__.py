@@ -39,8 +39,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     carrier.init_app(app)
     validation.init_app(app)
     errors.init_app(app)
-    # always_send=False: like Starlette's CORSMiddleware, add no CORS headers when there is no Origin.
+    # always_send=False: add no CORS headers when there is no Origin (as fastapi_app's CrossOriginMiddleware).
     CORS(app, origins=settings.cors_origins, supports_credentials=True, always_send=False)
+    hooks.cors_only_with_origin(app)
 
     # The contract has one spelling per path: "/items//1" is an unknown route, not a redirect to "/items/1".
     app.url_map.merge_slashes = False

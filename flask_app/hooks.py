@@ -1,8 +1,9 @@
-"""Per-request hooks: the X-Process-Time header and the request body size limit."""
+"""Per-request hooks: the X-Process-Time header, the request body size limit, and CORS only for cross-origin calls."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import Flask, Response, abort, g, request
 
@@ -27,3 +28,21 @@ def _add_process_time(response: Response) -> Response:
     started: float = g.get("request_started", time.perf_counter())
     response.headers["X-Process-Time"] = str(time.perf_counter() - started)
     return response
+
+
+def cors_only_with_origin(app: Flask) -> None:
+    """Run flask-cors's after-request hook only for requests that carry an Origin header.
+
+    Without an Origin it adds nothing (always_send=False) but still evaluates its options and formats its log
+    message for every response; a request without Origin is not a cross-origin browser call. Call right after
+    CORS(app): its hook is the last one registered (error responses keep flask-cors's own wrapper).
+    """
+    hooks: list[Callable[[Response], Response]] = app.after_request_funcs.setdefault(None, [])  # type: ignore[assignment]
+    cors_hook = hooks[-1]
+    if cors_hook.__name__ != "cors_after_request":  # flask-cors changed how it registers: fail at start, not later
+        raise RuntimeError(f"expected flask-cors's after-request hook last, found {cors_hook.__name__}")
+
+    def cors_after_request_with_origin(response: Response) -> Response:
+        return cors_hook(response) if request.environ.get("HTTP_ORIGIN") else response
+
+    hooks[-1] = cors_after_request_with_origin
