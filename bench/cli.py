@@ -34,6 +34,11 @@ def _csv_list(value: str) -> list[str]:
     return items
 
 
+def _open_scenarios(value: str) -> list[str]:
+    """--open-scenarios: a comma-separated list, or `none` for no open-loop phase."""
+    return [] if value.strip().lower() == "none" else _csv_list(value)
+
+
 def _int_list(value: str) -> list[int]:
     try:
         return [int(part) for part in _csv_list(value)]
@@ -98,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loadgen-processes", type=int, help="Locust processes")
     run.add_argument("--slo-p99-ms", type=float, help="p99 target of the capacity search (default 100)")
     run.add_argument("--open-rates", type=_float_list, help="fixed open-loop rates (rps) instead of capacity fractions")
-    run.add_argument("--open-scenarios", type=_csv_list, help="scenarios with open-loop cells (default: all)")
+    run.add_argument(
+        "--open-scenarios",
+        type=_open_scenarios,
+        help="scenarios with open-loop cells (default: the profile's); 'none' for no open-loop phase",
+    )
     run.add_argument("--aa-control", help="setup started twice as an A/A control pair ('' = no control)")
     run.add_argument("--order-seed", type=int, help="seed of the interleaved cell order (default: a new one)")
     run.add_argument("--max-steal-pct", type=float, help="a cell with more CPU steal than this is invalid")

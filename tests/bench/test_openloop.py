@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bench.cli import build_parser
 from bench.config import ConfigError, resolve_settings
 from bench.drive.openloop import (
     CapacitySearch,
@@ -141,3 +142,14 @@ def test_the_slo_flag_reaches_the_settings_and_bad_values_name_it() -> None:
         resolve_settings("quick", {"open_loop": {"slo_p99_ms": -1.0}})
     with pytest.raises(ConfigError, match=r"--open-scenarios.*nope"):
         resolve_settings("quick", {"open_loop": {"scenarios": ["nope"]}})
+
+
+def test_open_scenarios_none_turns_the_open_loop_phase_off_and_an_empty_value_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = build_parser().parse_args(["run", "--open-scenarios", "none"])
+    assert args.open_scenarios == []
+    assert resolve_settings("quick", {"open_loop": {"scenarios": args.open_scenarios}}).open_loop.scenarios == []
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--open-scenarios", ""])
+    assert "argument --open-scenarios: expected a comma-separated list" in capsys.readouterr().err
