@@ -58,9 +58,10 @@ async def get_carrier_client(request: Request) -> aiohttp.ClientSession:
 
 
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
-# scope="function": the session closes (its connection and admission place return) when the view returns, not
-# after the response is sent: the response is built from loaded columns, and under load a finished request would
-# otherwise hold its connection while it waits for the CPU to serialise and send, starving the queries behind it.
+# scope="function": the session closes (its connection and admission place return) once the response is built
+# (view run, response validated and serialised from loaded columns), before it is sent. With the default
+# "request" scope it closed only after the send, so under load a finished request held its connection while it
+# waited for the CPU to send, starving the queries behind it.
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 CarrierClientDep = Annotated[aiohttp.ClientSession, Depends(get_carrier_client)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]

@@ -55,8 +55,7 @@ async def get_carrier_client(request: Request) -> urllib3.PoolManager:
     return client
 
 
-# As in the async app (fastapi_app/deps.py): the session closes when the view returns, before FastAPI validates
-# and serialises the response, so no connection is held through that work.
+# As in the async app (fastapi_app/deps.py): the session closes once the response is built, before it is sent.
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 CarrierClientDep = Annotated[urllib3.PoolManager, Depends(get_carrier_client)]
 
