@@ -13,6 +13,9 @@ from sqlalchemy.engine import URL, make_url
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789"
 
 
+# The first line a server prints when its settings are bad (the harness finds the cause of a failed start by it).
+SETTINGS_ERROR = "invalid app settings:"
+
 class AppSettings(BaseSettings):
     """Everything both apps read from the environment; nothing else reads os.environ."""
 
@@ -87,7 +90,7 @@ class AppSettings(BaseSettings):
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
             )
-            print(f"invalid app settings: {problems}", file=sys.stderr, flush=True)
+            print(f"{SETTINGS_ERROR} {problems}", file=sys.stderr, flush=True)
             raise SystemExit(3) from None
 
     @property

@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from bench.drive.processes import interrupts_deferred, process_tree
+from shared_models.settings import SETTINGS_ERROR
 
 Framework = Literal["fastapi", "flask"]
 FRAMEWORKS: tuple[Framework, ...] = ("fastapi", "flask")
@@ -228,7 +229,8 @@ DEFAULT_SETUP: dict[Framework, str] = {"fastapi": "fastapi-uvicorn", "flask": "f
 
 
 # "ValueError: …", "pydantic_core._pydantic_core.ValidationError: 1 validation error …" at a line's start.
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b:?")
+# A Python exception line, or the apps' own message for bad settings (they exit without a traceback).
+_EXCEPTION_LINE = re.compile(rf"^([A-Za-z_][\w.]*(Error|Exception)\b:?|{re.escape(SETTINGS_ERROR)})")
 
 
 class ServerStartError(RuntimeError):

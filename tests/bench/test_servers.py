@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.drive.servers import (
     BASELINE_APPS,
     DEFAULT_SETUP,
     SETUPS,
+    RunningServer,
     ServerConfig,
     ServerSetup,
     Sizing,
@@ -179,3 +182,38 @@ def test_documented_worker_counts_split_the_same_pool_budget() -> None:
         env = _environment(setup)
         workers = setup.sizing(cpus=1, workers=2, threads=8).workers
         assert int(env["DB_POOL_SIZE"]) == pool_size_per_process(16, workers)
+
+
+# A gunicorn start that CI saw fail: both workers refused the settings, and the arbiter's chained traceback (the
+# two exits raced) pushed the cause out of the log's last 20 lines.
+_SITE = "/venv/lib/python3.11/site-packages/gunicorn"
+_HALT = [
+    "Traceback (most recent call last):",
+    f'  File "{_SITE}/arbiter.py", line 683, in reap_workers',
+    "    raise HaltServer(reason, self.WORKER_BOOT_ERROR)",
+    "gunicorn.errors.HaltServer: <HaltServer 'Worker failed to boot.' 3>",
+]
+CRASH_LOG = [
+    "invalid app settings: settings: Value error, JWT_SECRET is the built-in development default; set JWT_SECRET",
+    "invalid app settings: settings: Value error, JWT_SECRET is the built-in development default; set JWT_SECRET",
+    "[2026-12-02 17:33:25 +0000] [10218] [ERROR] Worker (pid:10223) exited with code 3.",
+    "[2026-12-02 17:33:25 +0000] [10218] [ERROR] Worker (pid:10225) exited with code 3.",
+    *_HALT,
+    "",
+    "During handling of the above exception, another exception occurred:",
+    "",
+    *[f'  File "{_SITE}/arbiter.py", line {n}, in run' for n in range(200, 212)],
+    *_HALT,
+]
+
+
+def test_a_failed_start_names_the_settings_error_even_when_the_tail_lost_it(tmp_path: Path) -> None:
+    server = RunningServer(
+        ServerConfig(setup=SETUPS["flask-gunicorn-sync"], database_url="postgresql://x@127.0.0.1/x", carrier_url=""),
+        log_dir=tmp_path,
+    )
+    server.log_path.write_text("\n".join(CRASH_LOG) + "\n")
+    assert "JWT_SECRET" not in server.log_tail()
+    excerpt = server._failure_excerpt()
+    assert excerpt.startswith(f"first error in {server.log_path}:\ninvalid app settings: settings: Value error, JWT")
+    assert excerpt.endswith(_HALT[-1])
