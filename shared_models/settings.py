@@ -16,6 +16,7 @@ DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789"
 # The first line a server prints when its settings are bad (the harness finds the cause of a failed start by it).
 SETTINGS_ERROR = "invalid app settings:"
 
+
 class AppSettings(BaseSettings):
     """Everything both apps read from the environment; nothing else reads os.environ."""
 
