@@ -26,6 +26,7 @@ from bench.drive.servers import SETUPS, RunningServer, ServerConfig, ServerStart
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
+NOT_RUN = "not run: interrupted"  # what the runner writes for a cell it never measured
 
 
 def test_port_in_use_gives_a_clear_error_with_the_log_tail(fresh_db: Callable[[], str], carrier: CarrierStub) -> None:
@@ -176,6 +177,8 @@ def test_ctrl_c_and_sigterm_stop_every_child_and_keep_finished_cells(
         "fastapi-uvicorn",
         "--scenarios",
         "health,item,list,upstream",
+        "--repeats",
+        "3",  # 12 cells: the signal must land with work left, however many finished cells the host made valid
         "--users",
         "2",
         "--duration",
@@ -197,7 +200,9 @@ def test_ctrl_c_and_sigterm_stop_every_child_and_keep_finished_cells(
     while time.monotonic() < deadline and not finished:
         time.sleep(0.3)
         if summary.exists():
-            finished = [r for r in json.loads(summary.read_text()) if r["valid"]]
+            # Finished, valid or not: a busy CI host can invalidate (loadgen saturated) every cell but the last,
+            # and a signal sent after the last one reaches a run that has already ended with status 0.
+            finished = [r for r in json.loads(summary.read_text()) if r["invalid_reason"] != NOT_RUN]
     assert finished, "no cell finished within 90 s"
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children, "the run should have live children (server, locust, stub)"
@@ -207,8 +212,9 @@ def test_ctrl_c_and_sigterm_stop_every_child_and_keep_finished_cells(
     assert alive == [], [(p.pid, p.name()) for p in alive]
     assert code == status
     rows = json.loads(summary.read_text())
-    assert [r["cell_id"] for r in rows if r["valid"]][: len(finished)] == [r["cell_id"] for r in finished]
-    assert any(r["invalid_reason"] == "not run: interrupted" for r in rows)
+    kept = {r["cell_id"]: r for r in rows}
+    assert all(kept[r["cell_id"]] == r for r in finished), "a finished cell's row changed or went missing"
+    assert any(r["invalid_reason"] == NOT_RUN for r in rows)
     metadata = json.loads((tmp_path / "latest" / "metadata.json").read_text())
     assert metadata["interrupted"] is True
     assert metadata["finished_at"]
