@@ -94,6 +94,8 @@ class AdmittedSession(Session):
     """A Session that gives its request's admission back when it closes (also from a threadpool thread)."""
 
     def close(self) -> None:
-        """Close, then free the admission place (the connection is back in the pool)."""
-        super().close()
-        _release(self.info)
+        """Close, then free the admission place (the connection is back in the pool, or invalidated)."""
+        try:
+            super().close()
+        finally:
+            _release(self.info)  # also when the close failed: a place lost per outage would starve the app

@@ -19,6 +19,7 @@ import shared_models
 from fastapi_app.admission import AdmittedAsyncSession, AdmittedSession, db_admission
 from fastapi_app.middleware import BodySizeLimitMiddleware, CrossOriginMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
+from fastapi_app.sync.closer import SessionCloser
 from fastapi_app.sync.routes import router as sync_router
 from shared_models.carrier import carrier_pool
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
@@ -52,12 +53,14 @@ async def _sync_lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.sync_database_url, **engine_options(settings))
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False, class_=AdmittedSession)
     app.state.db_admission = db_admission(settings)
+    app.state.session_closer = closer = SessionCloser(threads=settings.db_pool_size + settings.db_max_overflow)
     pool = carrier_pool(timeout_s=settings.carrier_timeout_s, max_connections=settings.carrier_max_connections)
     with pool as carrier_client:
         app.state.carrier_client = carrier_client
         try:
             yield
         finally:
+            closer.shutdown()
             engine.dispose()
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import anyio
 import urllib3
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from fastapi_app.admission import ADMISSION_KEY, DbAdmission
 from fastapi_app.deps import SettingsDep, TokenDep, credentials_error
+from fastapi_app.sync.closer import SessionCloser
 from shared_models import crud
 from shared_models.models import User
 from shared_models.security import InvalidTokenError, decode_access_token
@@ -27,26 +27,22 @@ SessionMakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request, closed (and rolled back if still open) when the request ends."""
+    """One session per request, handed to the closer (rolled back if still open) once the response is built."""
     # Why async: FastAPI runs a sync generator dependency's enter and exit in two threadpool hops, which cost
     # this app about a third of its throughput against the minimal app on a primary-key read. Creating a
     # Session does no I/O (it connects at its first query, in the route's thread); closing it returns the
-    # connection with a ROLLBACK, which is I/O, so only the close goes to a thread. Not through the threadpool's
-    # shared limiter: with every token held by views waiting for a connection, a close waiting for a token would
-    # never return its connection (a deadlock); FastAPI runs a sync dependency's exit the same way.
+    # connection with a ROLLBACK, which is I/O, so a closer thread does it (fastapi_app/sync/closer.py), not the
+    # threadpool: with every token held by views, a close waiting for a token would never return its connection.
     # Admission first (FIFO, pool-sized: fastapi_app/admission.py), so a view never waits for a connection; the
-    # session gives the place back when it closes (in the view's thread when the view closes it early).
+    # session gives the place back once closed (in the view's thread when the view closes it early).
     admission: DbAdmission | None = request.app.state.db_admission
     admitted = await admission.admit() if admission else None
     session: Session = request.app.state.sessionmaker(info={ADMISSION_KEY: admitted})
     try:
         yield session
     finally:
-        try:
-            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
-        finally:
-            if admitted:
-                admitted.release()
+        closer: SessionCloser = request.app.state.session_closer
+        closer.close(session)
 
 
 async def get_carrier_client(request: Request) -> urllib3.PoolManager:
