@@ -67,12 +67,17 @@ class App:
 
 
 FASTAPI_ASYNC = App("fastapi_app.main:create_app", "fastapi-async", "asyncpg (async SQLAlchemy)", "aiohttp")
+# The upstream client's first word is the package of the client object the app's own code creates: a test builds
+# each app and checks it (tests/bench/test_servers.py), so a label cannot outlive a change of client.
 FASTAPI_SYNC = App(
-    "fastapi_app.main:create_sync_app", "fastapi-sync", "psycopg2 (sync SQLAlchemy, threadpool)", "httpx (sync)"
+    "fastapi_app.main:create_sync_app", "fastapi-sync", "psycopg2 (sync SQLAlchemy, threadpool)", "urllib3 (sync pool)"
 )
-FLASK = App("flask_app:create_app", "flask-sync", "psycopg2 (sync SQLAlchemy)", "httpx (sync)")
+FLASK = App("flask_app:create_app", "flask-sync", "psycopg2 (sync SQLAlchemy)", "urllib3 (sync pool)")
 FLASK_GEVENT = App(
-    "flask_app.gevent:create_app", "flask-sync", "psycopg2 + psycogreen (cooperative)", "httpx (sync, gevent-patched)"
+    "flask_app.gevent:create_app",
+    "flask-sync",
+    "psycopg2 + psycogreen (cooperative)",
+    "urllib3 (sync pool, gevent-patched sockets)",
 )
 BASELINE_APPS: dict[Stack, App] = {
     "fastapi-async": App(

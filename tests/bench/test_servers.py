@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from bench.drive.servers import (
     BASELINE_APPS,
     DEFAULT_SETUP,
     SETUPS,
+    App,
     RunningServer,
     ServerConfig,
     ServerSetup,
@@ -217,3 +221,23 @@ def test_a_failed_start_names_the_settings_error_even_when_the_tail_lost_it(tmp_
     excerpt = server._failure_excerpt()
     assert excerpt.startswith(f"first error in {server.log_path}:\ninvalid app settings: settings: Value error, JWT")
     assert excerpt.endswith(_HALT[-1])
+
+
+async def _carrier_client_of(entry: str) -> object:
+    """Build the app an entry point names and return the upstream client its own code creates."""
+    module, factory = entry.split(":")
+    if module == "flask_app.gevent":
+        # Its factory builds flask_app's app after patching psycopg2 for gevent, process-wide: read the app it builds.
+        module = "flask_app"
+    app = getattr(importlib.import_module(module), factory)()
+    if isinstance(app, Flask):
+        return app.extensions["carrier"]
+    async with app.router.lifespan_context(app):  # the FastAPI apps open their client in the lifespan
+        client: object = app.state.carrier_client
+        return client
+
+
+@pytest.mark.parametrize("app", sorted({s.app for s in SETUPS.values() if s.app.upstream_client != "—"}, key=str))
+def test_the_upstream_client_label_names_the_client_the_app_creates(app: App) -> None:
+    client = asyncio.run(_carrier_client_of(app.entry))
+    assert app.upstream_client.split()[0] == type(client).__module__.split(".")[0]
