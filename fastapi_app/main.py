@@ -20,7 +20,7 @@ from fastapi_app.admission import AdmittedAsyncSession, AdmittedSession, db_admi
 from fastapi_app.middleware import BodySizeLimitMiddleware, CrossOriginMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
 from fastapi_app.sync.closer import SessionCloser
-from fastapi_app.sync.routes import router as sync_router
+from fastapi_app.sync.routes import routers as sync_routers
 from shared_models.carrier import carrier_pool
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
 from shared_models.exceptions import DATABASE_UNAVAILABLE, DomainError, database_unavailable
@@ -92,7 +92,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
 
 def create_sync_app(settings: AppSettings | None = None) -> FastAPI:
     """The same contract with plain `def` routes, sync SQLAlchemy + psycopg2 (fastapi_app/sync)."""
-    return _build(settings or AppSettings.load_or_exit(), _sync_lifespan, (sync_router,))
+    return _build(settings or AppSettings.load_or_exit(), _sync_lifespan, sync_routers)
 
 
 def _build(settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[APIRouter, ...]) -> FastAPI:
