@@ -42,6 +42,8 @@ class ScenarioResult:
     loser_worst: tuple[str, float] | None = None  # the losing framework's weakest setup and the ratio against it
     capacity: Mapping[str, Capacity] = field(default_factory=dict)
     invalid: str = ""
+    # framework → its cheapest app setup's server CPU-µs per request and CI: what a rate-limited scenario still tells
+    cpu_us: Mapping[str, tuple[str, float, tuple[float, float] | None]] = field(default_factory=dict)
 
     @property
     def measured(self) -> bool:
@@ -84,11 +86,23 @@ def _capacity(r: ScenarioResult, p99_ms: float) -> str:
     return f"capacity at p99 ≤ {p99_ms:g} ms: {', '.join(parts)} req/s per core ({'; '.join(basis)})"
 
 
+def _cpu(r: ScenarioResult) -> str:
+    # A scenario whose rate the load generator or the shared core limited still measured what a request costs.
+    if set(r.cpu_us) != set(NAMES):
+        return ""
+    parts = []
+    for fw in NAMES:
+        setup, us, ci = r.cpu_us[fw]
+        parts.append(f"{NAMES[fw]} {us:,.0f} µs{f' [{ci[0]:,.0f}–{ci[1]:,.0f}]' if ci else ''} ({setup})")
+    ratio = r.cpu_us["fastapi"][1] / r.cpu_us["flask"][1]
+    return f"; as server CPU per request instead: {', '.join(parts)}, FastAPI ÷ Flask {ratio:.2f}×"
+
+
 def sentence(r: ScenarioResult, noise_floor: float | None, p99_ms: float) -> str:
     """One line: verdict, effect with its CI across repeats, the noise floor and the capacity at the p99 target."""
     head = f"{r.scenario} ({r.workload}"
     if not r.measured:
-        return f"{head}): not measured — {r.invalid or 'no valid cells for both frameworks'}."
+        return f"{head}): not measured — {r.invalid or 'no valid cells for both frameworks'}{_cpu(r)}."
     return (
         f"{head}, {r.users} users): {r.verdict} — {effect(r)}"
         f"{', CI over ' + r.ci_basis if r.ci else ''}; {_floor(noise_floor)}; "

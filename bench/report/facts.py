@@ -80,7 +80,8 @@ def scenario_results(a: Analysis, p99_ms: float = DEFAULT_P99_MS) -> list[Scenar
             inv = a.run.invalid[a.run.invalid["scenario"] == scenario]["invalid_reason"]
             reasons = sorted({str(r).split(" (")[0] for r in inv})
             why = f"{len(inv)} invalid cell(s): {'; '.join(reasons)}" if len(inv) else "one framework only"
-            out.append(ScenarioResult(scenario, workload, capacity=capacity, invalid=why))
+            cpu = _cheapest_cpu(a, scenario)
+            out.append(ScenarioResult(scenario, workload, capacity=capacity, invalid=why, cpu_us=cpu))
             continue
         r, p99 = a.best_ratios[(scenario, users, "rps")], a.best_ratios[(scenario, users, "p99_ms")]
         favours = r.winner
@@ -104,6 +105,17 @@ def scenario_results(a: Analysis, p99_ms: float = DEFAULT_P99_MS) -> list[Scenar
             )
         )
     return out
+
+
+def _cheapest_cpu(a: Analysis, scenario: str) -> dict[str, tuple[str, float, tuple[float, float] | None]]:
+    """Per framework, the app setup (not a baseline or an A/A copy) with the least server CPU per request."""
+    best: dict[str, tuple[str, float, tuple[float, float] | None]] = {}
+    for c in a.result.cpu_costs:
+        if c.scenario != scenario or c.server.startswith("baseline-") or "~" in c.server or not c.cells:
+            continue
+        if c.framework not in best or c.server_us < best[c.framework][1]:
+            best[c.framework] = (c.server, c.server_us, c.server_us_ci)
+    return best
 
 
 def _best_capacity(caps: Sequence[SetupCapacity], scenario: str, basis: str) -> dict[str, Capacity]:

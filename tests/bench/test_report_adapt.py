@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report import adapt, facts
+from bench.report import adapt, answer, facts
 from bench.report.adapt import load
 from bench.report.render import build_report
 from tests.support import fake_run
@@ -81,3 +81,18 @@ def test_report_shows_every_new_chart_and_the_floor(run_dir: Path) -> None:
     assert (run_dir / "charts" / "latency_vs_throughput.png").stat().st_size > 0
     results = {r.scenario: r for r in facts.scenario_results(load(run_dir), 1000.0)}
     assert results["item"].capacity["fastapi"].basis.startswith("closed-loop estimate")
+
+
+def test_a_rate_limited_scenario_still_says_what_a_request_costs_each_framework() -> None:
+    limited = answer.ScenarioResult(
+        "health",
+        "CPU-light API",
+        invalid="3 invalid cell(s): loadgen saturated",
+        cpu_us={"fastapi": ("fastapi-uvicorn", 100.0, (96.0, 102.0)), "flask": ("flask-gunicorn-gthread", 286.0, None)},
+    )
+    text = answer.sentence(limited, 0.11, 100.0)
+    assert text.startswith("health (CPU-light API): not measured — 3 invalid cell(s): loadgen saturated; ")
+    assert "FastAPI 100 µs [96–102] (fastapi-uvicorn), Flask 286 µs (flask-gunicorn-gthread)" in text
+    assert "FastAPI ÷ Flask 0.35×" in text
+    one_side = answer.ScenarioResult("health", "CPU-light API", invalid="x", cpu_us={"flask": ("f", 1.0, None)})
+    assert answer.sentence(one_side, None, 100.0) == "health (CPU-light API): not measured — x."
