@@ -11,16 +11,19 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-# What each app needs at run time for every server setup the benchmark runs it under (bench.drive.servers.SETUPS),
-# as a user would `pip install` it. The runtime that shared_models itself imports is listed for both apps, so
-# the two closures differ only by the framework stacks. The benchmark's own tooling (locust, pandas, ...),
-# alembic (migrations run from the harness) and dev tools are in neither.
+# What each app needs at run time under its usual server setups (bench.drive.servers: fastapi-uvicorn and
+# fastapi-gunicorn; flask-gunicorn-sync and -gthread), as a user would `pip install` it; the variants' extras
+# (psycopg2 for sync FastAPI, gevent and psycogreen for Flask) are left out. The runtime that shared_models itself
+# imports is listed for both apps, so the two closures differ only by the framework stacks. The benchmark's own
+# tooling (locust, pandas, ...), alembic (migrations run from the harness) and dev tools are in neither. A test
+# checks every list against the imports of the apps' code, so a client or library change cannot leave it stale.
 _SHARED_RUNTIME: tuple[str, ...] = (
     "pydantic[email]",  # schemas (EmailStr needs email-validator)
     "pydantic-settings",  # AppSettings
     "pyjwt",  # bearer tokens
     "pwdlib[argon2]",  # password hashing
     "structlog",  # logging
+    "urllib3",  # the sync carrier pool (shared_models.carrier; Flask's upstream client)
 )
 FASTAPI_REQUIREMENTS: tuple[str, ...] = (
     "fastapi",  # the framework (brings starlette)
@@ -38,7 +41,6 @@ FLASK_REQUIREMENTS: tuple[str, ...] = (
     "gunicorn",  # both Flask setups (sync and gthread workers)
     "sqlalchemy",  # the sync engine
     "psycopg2-binary",  # sync PostgreSQL driver
-    "httpx",  # the carrier client (sync)
     *_SHARED_RUNTIME,
 )
 REQUIREMENTS: dict[str, tuple[str, ...]] = {"fastapi": FASTAPI_REQUIREMENTS, "flask": FLASK_REQUIREMENTS}

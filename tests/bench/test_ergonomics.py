@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bench.drive.carrier_stub import CarrierStub
 from bench.drive.servers import FRAMEWORKS, SETUPS
@@ -244,6 +248,40 @@ def test_declared_stacks_resolve_in_this_environment() -> None:
         names = dependency_closure(requirements)["names"]
         assert framework in names
         assert "pydantic" in names
+
+
+# What a requirement list may name without the apps' code importing it: servers and drivers are loaded by name.
+_LOADED_BY_NAME = {"uvicorn", "uvicorn-worker", "gunicorn", "python-multipart", "asyncpg", "psycopg2-binary"}
+# Code outside what the footprint covers: the harness's migrations and the gevent variant's patching.
+_NOT_COVERED = ("shared_models/migrate.py", "shared_models/migrations/", "flask_app/gevent.py")
+
+
+def _imported_distributions(*packages: str) -> set[str]:
+    """Third-party distributions the packages' modules import (top-level names mapped through installed metadata)."""
+    names: set[str] = set()
+    root = Path(__file__).resolve().parents[2]
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            if any(part in path.relative_to(root).as_posix() for part in _NOT_COVERED):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module.split(".")[0])
+    owners = importlib.metadata.packages_distributions()
+    ours = {"fastapi_app", "flask_app", "shared_models", "bench"}
+    return {canonicalize_name(d) for n in names - ours for d in owners.get(n, [])}
+
+
+@pytest.mark.parametrize(("framework", "package"), [("fastapi", "fastapi_app"), ("flask", "flask_app")])
+def test_requirement_lists_match_what_the_apps_import(framework: str, package: str) -> None:
+    imported = _imported_distributions(package, "shared_models")
+    closure = set(dependency_closure(REQUIREMENTS[framework])["names"])
+    assert imported <= closure, f"imported but not in {framework}'s footprint: {sorted(imported - closure)}"
+    declared = {canonicalize_name(Requirement(r).name) for r in REQUIREMENTS[framework]}
+    unused = declared - imported - _LOADED_BY_NAME
+    assert not unused, f"in {framework}'s footprint but imported by neither the app nor shared_models: {unused}"
 
 
 # --- live helpers ----------------------------------------------------------------------------------------
