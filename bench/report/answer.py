@@ -21,6 +21,8 @@ class Capacity:
     value: float
     setup: str
     basis: str
+    ci: tuple[float, float] | None = None  # across independent repeats (fresh starts); None with fewer than 3
+    repeats: int = 1
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,15 @@ def _floor(noise_floor: float | None) -> str:
 def _capacity(r: ScenarioResult, p99_ms: float) -> str:
     if not r.capacity:
         return f"capacity at p99 ≤ {p99_ms:g} ms: not reached in this run"
-    parts = [f"{NAMES.get(fw, fw)} {c.value:,.0f}" for fw, c in sorted(r.capacity.items())]
+    parts = [f"{NAMES.get(fw, fw)} {c.value:,.0f}{_ci_of(c.ci)}" for fw, c in sorted(r.capacity.items())]
     basis = sorted({c.basis for c in r.capacity.values()})
-    return f"capacity at p99 ≤ {p99_ms:g} ms: {', '.join(parts)} req/s per core ({'; '.join(basis)})"
+    fewest = min(c.repeats for c in r.capacity.values())
+    evidence = f"{fewest} repeats" if fewest >= 3 else f"{fewest} repeat(s): no CI, a rough figure"
+    return f"capacity at p99 ≤ {p99_ms:g} ms: {', '.join(parts)} req/s per core ({'; '.join(basis)}, {evidence})"
+
+
+def _ci_of(ci: tuple[float, float] | None) -> str:
+    return f" [{ci[0]:,.0f}–{ci[1]:,.0f}]" if ci else ""
 
 
 def _cpu(r: ScenarioResult) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.analyse import stats
 from bench.analyse.advise import Advice, MixError, SetupCapacity, advise, parse_mix
 from bench.analyse.controls import make_ratio
 from bench.registry import SCENARIOS
@@ -125,7 +126,7 @@ def _best_capacity(caps: Sequence[SetupCapacity], scenario: str, basis: str) -> 
         if values:
             v = sum(values) / len(values)
             if c.framework not in best or v > best[c.framework].value:
-                best[c.framework] = Capacity(v, c.setup, basis)
+                best[c.framework] = Capacity(v, c.setup, basis, stats.mean_ci(values), len(values))
     return best
 
 

@@ -20,6 +20,7 @@ def test_quick_profile_repeats_every_cell_with_an_aa_control() -> None:
     assert {SETUPS[name].baseline for name in settings.servers} - {None} & set(settings.servers)
     assert set(settings.scenarios) <= set(SCENARIOS)
     assert settings.repeats >= 3  # repeats carry the statistics: every cell behind a verdict runs three times
+    assert settings.open_loop.repeats >= 3  # so does the capacity search the first screen quotes
     assert settings.aa_control in settings.servers
     assert settings.duration_s > 0
     full = resolve_settings("full")

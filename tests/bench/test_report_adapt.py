@@ -96,3 +96,14 @@ def test_a_rate_limited_scenario_still_says_what_a_request_costs_each_framework(
     assert "FastAPI ÷ Flask 0.35×" in text
     one_side = answer.ScenarioResult("health", "CPU-light API", invalid="x", cpu_us={"flask": ("f", 1.0, None)})
     assert answer.sentence(one_side, None, 100.0) == "health (CPU-light API): not measured — x."
+
+
+def test_capacity_is_given_with_its_ci_across_repeats_or_called_rough_without_one() -> None:
+    three = answer.Capacity(500.0, "fastapi-uvicorn", "open-loop capacity search", (420.0, 580.0), 3)
+    one = answer.Capacity(950.0, "flask-gunicorn-gthread", "open-loop capacity search")
+    r = answer.ScenarioResult("item", "DB-bound read", users=50, ratio=1.0, capacity={"fastapi": three, "flask": one})
+    text = answer.sentence(r, 0.1, 100.0)
+    assert "FastAPI 500 [420–580], Flask 950 req/s per core" in text
+    assert "(open-loop capacity search, 1 repeat(s): no CI, a rough figure)" in text
+    both = answer.ScenarioResult("item", "DB-bound read", users=50, ratio=1.0, capacity={"fastapi": three})
+    assert "(open-loop capacity search, 3 repeats)" in answer.sentence(both, 0.1, 100.0)
