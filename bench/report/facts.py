@@ -1,15 +1,14 @@
 """Adapter for the first screen and 'your workload': the analysis → ScenarioResult, capacities, methodology rows.
 
-Capacity at the p99 target comes from open-loop capacity cells (purpose="capacity", achieved_rps) when the run
-has them, else it is estimated from closed-loop groups: the highest throughput among the concurrency levels
+Capacity at the p99 target comes from open-loop capacity cells (purpose="capacity": per repeat, the highest probe
+rate that was valid with its p99 within the target) when the run has them, else it is estimated from closed-loop groups: the highest throughput among the concurrency levels
 whose median p99 met the target (labelled as such).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -35,23 +34,31 @@ def server_cores(a: Analysis) -> int:
     return len(cpus) if isinstance(cpus, list) and cpus else 1
 
 
-def _open_capacity(a: Analysis) -> dict[tuple[str, str], list[float]]:
+def _open_capacity(a: Analysis, p99_ms: float) -> dict[tuple[str, str], list[float]]:
+    """Per (setup, scenario): one capacity per repeat, the highest probe rate that was valid with p99 within target.
+
+    The capacity search's own rule (bench.drive.openloop.capacity_at_slo), applied to the stored rows so a report
+    can ask for another target; a repeat whose probes all missed the target counts as 0.
+    """
     s = a.run.summary
     if "purpose" not in s:
         return {}
-    rows = s[(s["purpose"].astype(str) == "capacity") & s["valid"]]
-    achieved = pd.to_numeric(rows["achieved_rps"], errors="coerce") if "achieved_rps" in rows else rows["rps"]
+    probes = s[s["purpose"].astype(str) == "capacity"]
+    p99 = pd.to_numeric(probes["p99_ms"], errors="coerce")
+    met = probes["valid"].astype(bool) & (p99 <= p99_ms)
+    target = pd.to_numeric(probes["target_rps"], errors="coerce").where(met, 0.0)
+    best = target.groupby([probes["server"], probes["scenario"], probes["repeat"]]).max()
     out: dict[tuple[str, str], list[float]] = {}
-    for server, scenario, v in zip(rows["server"], rows["scenario"], achieved, strict=True):
-        if math.isfinite(float(v)):
-            out.setdefault((str(server), str(scenario)), []).append(float(v))
+    for key, value in best.items():
+        server, scenario, _repeat = cast(tuple[str, str, int], key)
+        out.setdefault((str(server), str(scenario)), []).append(float(value))
     return out
 
 
 def setup_capacities(a: Analysis, p99_ms: float) -> tuple[list[SetupCapacity], str]:
     """Per setup: capacity repeats per scenario (req/s per core), and the basis they rest on."""
     cores = server_cores(a)
-    measured = _open_capacity(a)
+    measured = _open_capacity(a, p99_ms)
     basis = "open-loop capacity search"
     if not measured:
         basis = "closed-loop estimate: best level with median p99 within target"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -107,3 +109,24 @@ def test_capacity_is_given_with_its_ci_across_repeats_or_called_rough_without_on
     assert "(open-loop capacity search, 1 repeat(s): no CI, a rough figure)" in text
     both = answer.ScenarioResult("item", "DB-bound read", users=50, ratio=1.0, capacity={"fastapi": three})
     assert "(open-loop capacity search, 3 repeats)" in answer.sentence(both, 0.1, 100.0)
+
+
+def test_capacity_per_repeat_is_the_highest_valid_probe_within_the_p99_target() -> None:
+    probes = [  # (repeat, target rps, valid, p99 ms)
+        (1, 400.0, True, 50.0), (1, 600.0, True, 150.0), (1, 500.0, False, 20.0),
+        (2, 300.0, True, 120.0),
+        (3, 700.0, True, 90.0),
+    ]  # fmt: skip
+    summary = pd.DataFrame(
+        [
+            {"server": "s", "scenario": "item", "purpose": "capacity", "repeat": r, "target_rps": t, "valid": v,
+             "p99_ms": p}
+            for r, t, v, p in probes
+        ]
+        + [{"server": "s", "scenario": "item", "purpose": "fixed-rate", "repeat": 1, "target_rps": 900.0,
+            "valid": True, "p99_ms": 5.0}]
+    )  # fmt: skip
+    analysis = cast(adapt.Analysis, SimpleNamespace(run=SimpleNamespace(summary=summary)))
+    # A probe past the target or invalid never counts, however fast; a repeat that met it nowhere counts as 0.
+    assert facts._open_capacity(analysis, 100.0) == {("s", "item"): [400.0, 0.0, 700.0]}
+    assert facts._open_capacity(analysis, 200.0) == {("s", "item"): [600.0, 300.0, 700.0]}
