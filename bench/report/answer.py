@@ -101,7 +101,7 @@ def _cpu(r: ScenarioResult) -> str:
     parts = []
     for fw in NAMES:
         setup, us, ci = r.cpu_us[fw]
-        parts.append(f"{NAMES[fw]} {us:,.0f} µs{f' [{ci[0]:,.0f}–{ci[1]:,.0f}]' if ci else ''} ({setup})")
+        parts.append(f"{NAMES[fw]} {us:,.0f} µs{_ci_of(ci)} ({setup})")
     ratio = r.cpu_us["fastapi"][1] / r.cpu_us["flask"][1]
     return f"; as server CPU per request instead: {', '.join(parts)}, FastAPI ÷ Flask {ratio:.2f}×"
 

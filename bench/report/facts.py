@@ -1,8 +1,8 @@
 """Adapter for the first screen and 'your workload': the analysis → ScenarioResult, capacities, methodology rows.
 
 Capacity at the p99 target comes from open-loop capacity cells (purpose="capacity": per repeat, the highest probe
-rate that was valid with its p99 within the target) when the run has them, else it is estimated from closed-loop groups: the highest throughput among the concurrency levels
-whose median p99 met the target (labelled as such).
+rate that was valid with its p99 within the target) when the run has them, else it is estimated from closed-loop
+groups: the highest throughput among the concurrency levels whose median p99 met the target (labelled as such).
 """
 
 from __future__ import annotations
