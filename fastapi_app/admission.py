@@ -85,9 +85,11 @@ class AdmittedAsyncSession(AsyncSession):
     """An AsyncSession that gives its request's admission back when it closes."""
 
     async def close(self) -> None:
-        """Close, then free the admission place (the connection is back in the pool)."""
-        await super().close()
-        _release(self.info)
+        """Close, then free the admission place (the connection is back in the pool, or invalidated)."""
+        try:
+            await super().close()
+        finally:
+            _release(self.info)  # also when the close failed: a place lost per outage would starve the app
 
 
 class AdmittedSession(Session):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import aiohttp
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fastapi_app import crud
 from fastapi_app.admission import ADMISSION_KEY, DbAdmission
+from fastapi_app.session_scope import register
 from shared_models.models import User
 from shared_models.security import InvalidTokenError, decode_access_token
 from shared_models.settings import AppSettings
@@ -36,19 +36,17 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request, closed (and rolled back if still open) when the request ends."""
+async def get_db(request: Request) -> AsyncSession:
+    """This request's session: opened here, closed by SessionScopeMiddleware once the response is built."""
+    # A plain dependency, not a `yield` one: the middleware owns the close (fastapi_app/session_scope.py, where
+    # the cost it saves is measured). FastAPI caches it per request, so the view and get_current_user share one.
     # The factory straight from app.state rather than through SessionMakerDep: one dependency less to solve.
     # Admission first (FIFO, fastapi_app/admission.py), so the session's connection is free when it is admitted;
     # the session gives the place back when it closes (early, in a view that closes it before an upstream call).
     admission: DbAdmission | None = request.app.state.db_admission
     admitted = await admission.admit() if admission else None
-    try:
-        async with request.app.state.sessionmaker(info={ADMISSION_KEY: admitted}) as session:
-            yield session
-    finally:
-        if admitted:
-            admitted.release()
+    session: AsyncSession = request.app.state.sessionmaker(info={ADMISSION_KEY: admitted})
+    return register(request.scope, session)
 
 
 async def get_carrier_client(request: Request) -> aiohttp.ClientSession:
@@ -58,11 +56,7 @@ async def get_carrier_client(request: Request) -> aiohttp.ClientSession:
 
 
 SettingsDep = Annotated[AppSettings, Depends(get_settings)]
-# scope="function": the session closes (its connection and admission place return) once the response is built
-# (view run, response validated and serialised from loaded columns), before it is sent. With the default
-# "request" scope it closed only after the send, so under load a finished request held its connection while it
-# waited for the CPU to send, starving the queries behind it.
-SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
 CarrierClientDep = Annotated[aiohttp.ClientSession, Depends(get_carrier_client)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]
 

@@ -19,7 +19,8 @@ import shared_models
 from fastapi_app.admission import AdmittedAsyncSession, AdmittedSession, db_admission
 from fastapi_app.middleware import BodySizeLimitMiddleware, CrossOriginMiddleware, ProcessTimeMiddleware
 from fastapi_app.routes import routers
-from fastapi_app.sync.closer import SessionCloser
+from fastapi_app.session_scope import CloseSessions, SessionScopeMiddleware, close_async_sessions
+from fastapi_app.sync.closer import SessionCloser, close_sessions
 from fastapi_app.sync.routes import routers as sync_routers
 from shared_models.carrier import carrier_pool
 from shared_models.errors import JSON_MEDIA_TYPE, validation_error_json
@@ -87,15 +88,17 @@ async def _database_error_handler(request: Request, exc: Exception) -> JSONRespo
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
     """Build the FastAPI application from settings (read from the environment by default)."""
-    return _build(settings or AppSettings.load_or_exit(), _lifespan, routers)
+    return _build(settings or AppSettings.load_or_exit(), _lifespan, routers, close_async_sessions)
 
 
 def create_sync_app(settings: AppSettings | None = None) -> FastAPI:
     """The same contract with plain `def` routes, sync SQLAlchemy + psycopg2 (fastapi_app/sync)."""
-    return _build(settings or AppSettings.load_or_exit(), _sync_lifespan, sync_routers)
+    return _build(settings or AppSettings.load_or_exit(), _sync_lifespan, sync_routers, close_sessions)
 
 
-def _build(settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[APIRouter, ...]) -> FastAPI:
+def _build(
+    settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[APIRouter, ...], close_sessions: CloseSessions
+) -> FastAPI:
     configure_logging(settings.log_level)
 
     docs_enabled = not settings.is_production
@@ -117,8 +120,9 @@ def _build(settings: AppSettings, lifespan: Lifespan[FastAPI], routers: tuple[AP
     )
     app.state.settings = settings
 
-    # add_middleware wraps the app, so the last one added runs first: the timer sees the whole request,
-    # and CORS headers reach the 413 answers too.
+    # add_middleware wraps the app, so the last one added runs first: the timer sees the whole request (the
+    # session's close included, as Flask's teardown), and CORS headers reach the 413 answers too.
+    app.add_middleware(SessionScopeMiddleware, close=close_sessions)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CrossOriginMiddleware,

@@ -51,10 +51,13 @@ CONCERN_RULES: tuple[tuple[str, str], ...] = (
     ("deps.py", "auth"),
     ("dependencies.py", "auth"),
     ("security.py", "auth"),
-    # Engine, session per request.
+    # Engine, session per request, and FastAPI's request-scoped session and pool admission (Flask's db.py does
+    # both jobs: its session on `g` with teardown, and gthread's thread count bounds its checkouts).
     ("db.py", "db"),
     ("database.py", "db"),
     ("session.py", "db"),
+    ("session_scope.py", "db"),
+    ("admission.py", "db"),
     # Work after the response.
     ("background.py", "background"),
     ("tasks.py", "background"),

@@ -6,6 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import structlog
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 logger = structlog.get_logger(__name__)
 
@@ -41,3 +42,10 @@ def _log_failure(done: Future[None]) -> None:
     # A close fails only when the database is gone; SQLAlchemy has invalidated the connection by then.
     if (exc := done.exception()) is not None:
         logger.warning("session close failed", error=repr(exc))
+
+
+async def close_sessions(scope: Scope, sessions: list[Session]) -> None:
+    """SessionScopeMiddleware's close for the sync variant: each session to the app's closer, without waiting."""
+    closer: SessionCloser = scope["app"].state.session_closer
+    for session in sessions:
+        closer.close(session)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import urllib3
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fastapi_app.admission import ADMISSION_KEY, DbAdmission
 from fastapi_app.deps import SettingsDep, TokenDep, credentials_error
-from fastapi_app.sync.closer import SessionCloser
+from fastapi_app.session_scope import register
 from shared_models import crud
 from shared_models.models import User
 from shared_models.security import InvalidTokenError, decode_access_token
@@ -26,23 +25,19 @@ async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
 SessionMakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request, handed to the closer (rolled back if still open) once the response is built."""
-    # Why async: FastAPI runs a sync generator dependency's enter and exit in two threadpool hops, which cost
-    # this app about a third of its throughput against the minimal app on a primary-key read. Creating a
-    # Session does no I/O (it connects at its first query, in the route's thread); closing it returns the
+async def get_db(request: Request) -> Session:
+    """This request's session: opened here, handed to the closer by SessionScopeMiddleware once the response is built."""
+    # Why async: FastAPI runs a plain `def` dependency in the threadpool, a thread hop per request. Creating a
+    # Session does no I/O (it connects at its first query, in the view's thread); closing it returns the
     # connection with a ROLLBACK, which is I/O, so a closer thread does it (fastapi_app/sync/closer.py), not the
     # threadpool: with every token held by views, a close waiting for a token would never return its connection.
+    # Not a `yield` dependency, as in the async app (fastapi_app/session_scope.py says what that saves).
     # Admission first (FIFO, pool-sized: fastapi_app/admission.py), so a view never waits for a connection; the
     # session gives the place back once closed (in the view's thread when the view closes it early).
     admission: DbAdmission | None = request.app.state.db_admission
     admitted = await admission.admit() if admission else None
     session: Session = request.app.state.sessionmaker(info={ADMISSION_KEY: admitted})
-    try:
-        yield session
-    finally:
-        closer: SessionCloser = request.app.state.session_closer
-        closer.close(session)
+    return register(request.scope, session)
 
 
 async def get_carrier_client(request: Request) -> urllib3.PoolManager:
@@ -51,8 +46,7 @@ async def get_carrier_client(request: Request) -> urllib3.PoolManager:
     return client
 
 
-# As in the async app (fastapi_app/deps.py): the session closes once the response is built, before it is sent.
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+SessionDep = Annotated[Session, Depends(get_db)]
 CarrierClientDep = Annotated[urllib3.PoolManager, Depends(get_carrier_client)]
 
 

@@ -66,6 +66,8 @@ def test_a_string_that_is_not_the_first_statement_is_code() -> None:
         ("auth.py", "auth"),
         ("deps.py", "auth"),
         ("db.py", "db"),
+        ("session_scope.py", "db"),
+        ("admission.py", "db"),
         ("background.py", "background"),
         ("middleware.py", "middleware"),
         ("hooks.py", "middleware"),
