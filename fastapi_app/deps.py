@@ -38,8 +38,8 @@ SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessio
 
 async def get_db(request: Request) -> AsyncSession:
     """This request's session: opened here, closed by SessionScopeMiddleware once the response is built."""
-    # A plain dependency, not a `yield` one: the middleware owns the close (fastapi_app/session_scope.py, where
-    # the cost it saves is measured). FastAPI caches it per request, so the view and get_current_user share one.
+    # A plain dependency, not a `yield` one: the middleware owns the close (fastapi_app/session_scope.py says
+    # why). FastAPI caches it per request, so the view and get_current_user share one session.
     # The factory straight from app.state rather than through SessionMakerDep: one dependency less to solve.
     # Admission first (FIFO, fastapi_app/admission.py), so the session's connection is free when it is admitted;
     # the session gives the place back when it closes (early, in a view that closes it before an upstream call).

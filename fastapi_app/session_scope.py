@@ -76,6 +76,7 @@ async def close_async_sessions(_scope: Scope, sessions: list[AsyncSession]) -> N
         try:
             await session.close()
         except Exception as exc:
-            # The database is gone and SQLAlchemy has invalidated the connection. Why not raise: the response is already built from what was read or committed; raising here would
-            # turn it into a 500 after Starlette marked the response as started.
+            # The database is gone and SQLAlchemy has invalidated the connection. Why not raise: the response is
+            # already built from what was read or committed; raising here would turn it into a 500 after
+            # Starlette marked the response as started.
             logger.warning("session close failed", error=repr(exc))

@@ -26,7 +26,7 @@ SessionMakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 
 
 async def get_db(request: Request) -> Session:
-    """This request's session: opened here, handed to the closer by SessionScopeMiddleware once the response is built."""
+    """This request's session: opened here, handed to the closer by SessionScopeMiddleware when the response starts."""
     # Why async: FastAPI runs a plain `def` dependency in the threadpool, a thread hop per request. Creating a
     # Session does no I/O (it connects at its first query, in the view's thread); closing it returns the
     # connection with a ROLLBACK, which is I/O, so a closer thread does it (fastapi_app/sync/closer.py), not the
